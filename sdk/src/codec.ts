@@ -1,0 +1,216 @@
+// Frames <-> Arrow IPC stream bytes. Pure functions over byte arrays: no files, no sockets.
+//
+// An N-D array is one record batch of one row: a FixedSizeList<primitive> column with the canonical
+// `arrow.fixed_shape_tensor` extension metadata. Its values are written where the writer already put them
+// (a slot view from `alloc`) and the Arrow header is placed directly in front, so no pixel is copied.
+import {
+  Field,
+  FixedSizeList,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type Data,
+  type DataType,
+} from 'apache-arrow';
+import { Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { arrowTypeOf, bytesPerElement, dtypeOfArrow, viewTyped, type DType } from './dtype.js';
+import { JsonFrame, NDArray, TableFrame, type Frame, type FrameMeta } from './frames.js';
+
+export const TENSOR_EXTENSION = 'arrow.fixed_shape_tensor';
+export const KIND_KEY = 'emflow.kind';
+export const META_KEY = 'emflow.meta';
+/** Where `alloc` puts the values of an array in a slot: room in front for the Arrow header. */
+export const TENSOR_BODY_OFFSET = 65536;
+const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+export class FrameError extends Error {
+  override name = 'FrameError';
+}
+
+/** Where an encoded frame sits inside a byte range. */
+export interface Placement {
+  offset: number;
+  length: number;
+}
+
+const align = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/** Bytes a slot needs to hold an array of this dtype and shape written in place by `alloc`. */
+export function slotBytesForArray(dtype: DType, shape: readonly number[]): number {
+  return TENSOR_BODY_OFFSET + align(shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype), 8) + EOS.length;
+}
+
+function schemaMetadata(kind: Frame['kind'], meta: FrameMeta): Map<string, string> {
+  return new Map([
+    [KIND_KEY, kind],
+    [META_KEY, JSON.stringify(meta)],
+  ]);
+}
+
+function tensorSchema(array: NDArray): Schema {
+  const itemType = arrowTypeOf(array.dtype);
+  const listType = new FixedSizeList(array.size, new Field('item', itemType, false));
+  const extension = new Map([
+    ['ARROW:extension:name', TENSOR_EXTENSION],
+    ['ARROW:extension:metadata', JSON.stringify({ shape: array.shape })],
+  ]);
+  return new Schema([new Field('data', listType, false, extension)], schemaMetadata('ndarray', array.meta));
+}
+
+function singleBatch(schema: Schema, children: Data[]): RecordBatch {
+  const struct = makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children });
+  return new RecordBatch(schema, struct);
+}
+
+/** One IPC message: continuation marker, padded flatbuffer length, flatbuffer, padding to 8 bytes. */
+function framedMessage(message: Message): Uint8Array {
+  const flatbuffer = Message.encode(message);
+  const size = align(flatbuffer.byteLength + 8, 8);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, size - 8, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+/**
+ * Encode an N-D array into `target`. When `array.data` already lies inside `target` with room for the
+ * header in front of it, the values stay where they are; otherwise they are copied behind the header.
+ * Returns undefined when the frame does not fit.
+ */
+function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefined {
+  const schema = tensorSchema(array);
+  const listType = schema.fields[0].type as FixedSizeList;
+  const values = makeData({ type: listType.children[0].type as DataType, length: array.size, nullCount: 0, data: array.data } as never);
+  const list = makeData({ type: listType, length: 1, nullCount: 0, child: values });
+  const batch = singleBatch(schema, [list]);
+  const assembled = VectorAssembler.assemble(batch);
+  const header = new RecordBatchHeader(1, assembled.nodes, assembled.bufferRegions, null);
+  const schemaBytes = framedMessage(Message.from(schema));
+  const batchBytes = framedMessage(Message.from(header, assembled.byteLength));
+  const headerLength = schemaBytes.byteLength + batchBytes.byteLength;
+
+  const inPlace =
+    array.data.buffer === target.buffer &&
+    array.data.byteOffset - target.byteOffset >= headerLength &&
+    (array.data.byteOffset - target.byteOffset) % 8 === 0;
+  const bodyStart = inPlace ? array.data.byteOffset - target.byteOffset : align(headerLength, 64);
+  const end = bodyStart + assembled.byteLength + EOS.length;
+  if (end > target.byteLength) return undefined;
+
+  const start = bodyStart - headerLength;
+  target.set(schemaBytes, start);
+  target.set(batchBytes, start + schemaBytes.byteLength);
+  assembled.bufferRegions.forEach((region, i) => {
+    const buffer = assembled.buffers[i];
+    const destination = target.byteOffset + bodyStart + region.offset;
+    const alreadyThere = buffer.buffer === target.buffer && buffer.byteOffset === destination;
+    if (buffer.byteLength > 0 && !alreadyThere) {
+      target.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), bodyStart + region.offset);
+    }
+  });
+  target.set(EOS, bodyStart + assembled.byteLength);
+  return { offset: start, length: end - start };
+}
+
+function tableOfFrame(frame: TableFrame | JsonFrame): Table {
+  if (frame.kind === 'json') {
+    const text = JSON.stringify(frame.value);
+    if (text === undefined) throw new FrameError('json frame: value is not JSON-serialisable');
+    const schema = new Schema([new Field('value', new Utf8(), false)], schemaMetadata('json', frame.meta));
+    return new Table(singleBatch(schema, [vectorFromArray([text], new Utf8()).data[0]]));
+  }
+  const merged = new Map([...frame.table.schema.metadata, ...schemaMetadata('table', frame.meta)]);
+  const schema = new Schema(frame.table.schema.fields, merged);
+  return new Table(schema, frame.table.batches.map((b) => new RecordBatch(schema, b.data)));
+}
+
+/** Encode any frame into `target`; undefined when it does not fit. */
+export function encodeFrameInto(frame: Frame, target: Uint8Array): Placement | undefined {
+  if (frame.kind === 'ndarray') return encodeArrayInto(frame, target);
+  const bytes = tableToIPC(tableOfFrame(frame), 'stream');
+  if (bytes.byteLength > target.byteLength) return undefined;
+  target.set(bytes, 0);
+  return { offset: 0, length: bytes.byteLength };
+}
+
+/** Encode a frame as a standalone Arrow IPC stream (for files and tests). */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const size = frame.kind === 'ndarray' ? slotBytesForArray(frame.dtype, frame.shape) : tableToIPC(tableOfFrame(frame), 'stream').byteLength;
+  const buffer = new Uint8Array(size);
+  const placed = encodeFrameInto(frame, buffer);
+  if (!placed) throw new FrameError('frame does not fit its own encoding size');
+  return buffer.subarray(placed.offset, placed.offset + placed.length);
+}
+
+/** Bytes needed to encode this frame (exact for tables and JSON, with header room for arrays). */
+export function encodedSizeOf(frame: Frame): number {
+  return frame.kind === 'ndarray' ? slotBytesForArray(frame.dtype, frame.shape) : tableToIPC(tableOfFrame(frame), 'stream').byteLength;
+}
+
+function parseMeta(schema: Schema): FrameMeta {
+  const text = schema.metadata.get(META_KEY);
+  if (text === undefined) return {};
+  try {
+    const meta: unknown = JSON.parse(text);
+    if (meta && typeof meta === 'object' && !Array.isArray(meta)) return meta as FrameMeta;
+  } catch {
+    // fall through to the error below
+  }
+  throw new FrameError(`schema metadata ${META_KEY} is not a JSON object`);
+}
+
+function decodeArray(table: Table, meta: FrameMeta): NDArray {
+  const field = table.schema.fields[0];
+  if (!(field.type instanceof FixedSizeList)) throw new FrameError(`array frame: column "${field.name}" is ${field.type}, expected FixedSizeList`);
+  let shape: unknown;
+  try {
+    shape = (JSON.parse(field.metadata.get('ARROW:extension:metadata') ?? '{}') as { shape?: unknown }).shape;
+  } catch {
+    throw new FrameError('array frame: ARROW:extension:metadata is not JSON');
+  }
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new FrameError('array frame: extension metadata has no valid "shape"');
+  if (table.numRows !== 1 || table.batches.length !== 1) throw new FrameError(`array frame: expected 1 row in 1 batch, got ${table.numRows} rows in ${table.batches.length}`);
+  const child = table.batches[0].data.children[0].children[0];
+  const dtype = dtypeOfArrow(child.type);
+  if (!dtype) throw new FrameError(`array frame: element type ${child.type} is not supported`);
+  const size = shape.reduce((a: number, b: number) => a * b, 1);
+  if (size !== child.length) throw new FrameError(`array frame: shape [${shape.join(', ')}] has ${size} elements, the list holds ${child.length}`);
+  const values = child.values as ArrayBufferView;
+  const data = viewTyped(dtype, values.buffer, values.byteOffset + child.offset * bytesPerElement(dtype), size);
+  return new NDArray(data, shape, meta, dtype);
+}
+
+/** Decode Arrow IPC stream bytes into a frame. Array values are views into `bytes` when it is 8-byte aligned. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (error) {
+    throw new FrameError(`not an Arrow IPC stream: ${(error as Error).message}`);
+  }
+  if (table.schema.fields.length === 0) throw new FrameError('Arrow stream has no schema fields');
+  const meta = parseMeta(table.schema);
+  const kind = table.schema.metadata.get(KIND_KEY);
+  const tensor = table.schema.fields[0].metadata.get('ARROW:extension:name') === TENSOR_EXTENSION;
+  if (kind === 'ndarray' || (kind === undefined && tensor)) return decodeArray(table, meta);
+  if (kind === 'json') {
+    const text: unknown = table.numRows === 1 ? table.getChildAt(0)?.get(0) : undefined;
+    if (typeof text !== 'string') throw new FrameError('json frame: expected one Utf8 row');
+    try {
+      return new JsonFrame(JSON.parse(text), meta);
+    } catch {
+      throw new FrameError('json frame: value is not valid JSON');
+    }
+  }
+  if (kind === 'table' || kind === undefined) return new TableFrame(table, meta);
+  throw new FrameError(`unknown frame kind "${kind}"`);
+}

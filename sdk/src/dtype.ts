@@ -1,0 +1,74 @@
+// Element types of N-D arrays, with their typed-array constructors and Arrow types, in one table.
+import { DataType, Float16, Float32, Float64, Int8, Int16, Int32, Uint8, Uint16, Uint32 } from 'apache-arrow';
+
+export const DTYPES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float16', 'float32', 'float64'] as const;
+export type DType = (typeof DTYPES)[number];
+
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
+
+interface DTypeInfo {
+  /** float16 travels as raw IEEE half bits in a Uint16Array (no Float16Array on Node 20). */
+  array: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
+  arrow: () => DataType;
+  /** NumPy's type string, for .npy files and PROTOCOL.md readers. */
+  numpy: string;
+}
+
+const INFO: Record<DType, DTypeInfo> = {
+  int8: { array: Int8Array, arrow: () => new Int8(), numpy: '|i1' },
+  uint8: { array: Uint8Array, arrow: () => new Uint8(), numpy: '|u1' },
+  int16: { array: Int16Array, arrow: () => new Int16(), numpy: '<i2' },
+  uint16: { array: Uint16Array, arrow: () => new Uint16(), numpy: '<u2' },
+  int32: { array: Int32Array, arrow: () => new Int32(), numpy: '<i4' },
+  uint32: { array: Uint32Array, arrow: () => new Uint32(), numpy: '<u4' },
+  float16: { array: Uint16Array, arrow: () => new Float16(), numpy: '<f2' },
+  float32: { array: Float32Array, arrow: () => new Float32(), numpy: '<f4' },
+  float64: { array: Float64Array, arrow: () => new Float64(), numpy: '<f8' },
+};
+
+export function isDType(value: unknown): value is DType {
+  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
+}
+
+export function bytesPerElement(dtype: DType): number {
+  return INFO[dtype].array.BYTES_PER_ELEMENT;
+}
+
+export function arrowTypeOf(dtype: DType): DataType {
+  return INFO[dtype].arrow();
+}
+
+export function numpyTypeOf(dtype: DType): string {
+  return INFO[dtype].numpy;
+}
+
+export function allocateTyped(dtype: DType, length: number): TypedArray {
+  return new INFO[dtype].array(length);
+}
+
+export function viewTyped(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
+  return new INFO[dtype].array(buffer, byteOffset, length);
+}
+
+/** The dtype of an Arrow primitive type, or undefined when it is not one we carry. */
+export function dtypeOfArrow(type: DataType): DType | undefined {
+  return DTYPES.find((dtype) => {
+    const candidate = INFO[dtype].arrow();
+    return candidate.typeId === type.typeId && String(candidate) === String(type);
+  });
+}
+
+/** The dtype whose typed array this is (float16 is never inferred: a Uint16Array is uint16). */
+export function dtypeOfArray(array: TypedArray): DType {
+  const found = DTYPES.find((dtype) => dtype !== 'float16' && array instanceof INFO[dtype].array);
+  if (!found) throw new TypeError(`unsupported typed array ${Object.prototype.toString.call(array)}`);
+  return found;
+}

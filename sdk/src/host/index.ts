@@ -1,0 +1,1 @@
+export { serveOperator, type HostOptions } from './serve.js';
