@@ -72,3 +72,13 @@ export function dtypeOfArray(array: TypedArray): DType {
   if (!found) throw new TypeError(`unsupported typed array ${Object.prototype.toString.call(array)}`);
   return found;
 }
+
+/** IEEE 754 half-precision bits to a number. */
+export function halfToNumber(bits: number): number {
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  const sign = bits & 0x8000 ? -1 : 1;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}

@@ -1,7 +1,7 @@
 // Frame objects that operators receive and return: N-D arrays, Arrow tables and small JSON values,
 // each with frame metadata. Arrays are typed-array views, zero-copy over shared memory when read from a slot.
 import type { Table } from 'apache-arrow';
-import { allocateTyped, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
+import { allocateTyped, dtypeOfArray, halfToNumber, type DType, type TypedArray } from './dtype.js';
 
 /** Metadata travelling with a frame (Arrow schema metadata `emflow.meta`). */
 export interface FrameMeta {
@@ -43,6 +43,11 @@ export class NDArray {
 
   get rank(): number {
     return this.shape.length;
+  }
+
+  /** The element values as numbers: `data` itself, except float16 (raw half bits) which is widened to float32. */
+  values(): TypedArray {
+    return this.dtype === 'float16' ? Float32Array.from(this.data, halfToNumber) : this.data;
   }
 }
 

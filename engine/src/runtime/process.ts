@@ -1,0 +1,141 @@
+// The process runtime, the embedded default: every operator a separate local Node process running the
+// SDK host on the operator folder's compiled module. No container engine needed.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { OperatorSpec } from '@emflow/sdk';
+import { sha256 } from '../hash.js';
+import { validateSpec } from '../validate/spec.js';
+import { formatProblems } from '../validate/problems.js';
+import { LogTail } from './log-tail.js';
+import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+
+const run = promisify(execFile);
+const sdkRoot = dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json'));
+/** The SDK's operator host: `node host/main.js MODULE [--operator NAME] [--describe]`. */
+export const HOST_MAIN = join(sdkRoot, 'dist', 'host', 'main.js');
+const bundledOperators = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'operators');
+
+export interface ProcessRuntimeOptions {
+  /** folders holding one operator folder each; default: $EMFLOW_OPERATORS_PATH, ./operators, the bundled operators */
+  operatorDirs?: string[];
+}
+
+export function defaultOperatorDirs(): string[] {
+  const fromEnv = (process.env.EMFLOW_OPERATORS_PATH ?? '').split(':').filter(Boolean);
+  const candidates = [...fromEnv, resolve('operators'), bundledOperators].filter((d) => existsSync(d));
+  return [...new Set(candidates.map((d) => realpathSync(d)))];
+}
+
+/** Files whose content makes an operator what it is: the package manifest and the compiled module tree. */
+function sourceFiles(folder: string, moduleDir: string): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.map') ? [] : [join(dir, e.name)]))
+      .sort();
+  return [join(folder, 'package.json'), ...walk(moduleDir)];
+}
+
+interface OperatorFolder {
+  folder: string;
+  module: string;
+}
+
+function operatorFolders(dirs: string[]): OperatorFolder[] {
+  const found: OperatorFolder[] = [];
+  for (const dir of dirs) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const folder = join(dir, entry.name);
+      const manifest = join(folder, 'package.json');
+      if (!entry.isDirectory() || !existsSync(manifest)) continue;
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { main?: string; emflow?: { module?: string } };
+      found.push({ folder, module: resolve(folder, pkg.emflow?.module ?? pkg.main ?? 'dist/index.js') });
+    }
+  }
+  return found;
+}
+
+async function describe(folder: OperatorFolder): Promise<OperatorInfo[]> {
+  if (!existsSync(folder.module)) throw new Error(`${relative(process.cwd(), folder.module)} does not exist (build it with \`npm run build\`)`);
+  const { stdout } = await run(process.execPath, [HOST_MAIN, folder.module, '--describe'], { maxBuffer: 16 << 20 }).catch((error: { stderr?: string; message: string }) => {
+    throw new Error((error.stderr || error.message).trim().split('\n').slice(0, 6).join('\n'));
+  });
+  const specs = JSON.parse(stdout) as OperatorSpec[];
+  const moduleDir = dirname(folder.module);
+  const files = sourceFiles(folder.folder, statSync(moduleDir).isDirectory() ? moduleDir : folder.folder);
+  const contentHash = sha256(...files.flatMap((f) => [relative(folder.folder, f), readFileSync(f)]));
+  return specs.map((spec) => {
+    const problems = validateSpec(spec);
+    if (problems.length) throw new Error(`invalid spec of operator "${spec.name}":\n${formatProblems(problems)}`);
+    return { spec, identity: `sha256:${contentHash}`, location: folder.folder };
+  });
+}
+
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process';
+  private listing?: Promise<OperatorCatalog>;
+  private readonly modules = new Map<string, string>();
+
+  constructor(private readonly options: ProcessRuntimeOptions = {}) {}
+
+  catalog(): Promise<OperatorCatalog> {
+    this.listing ??= (async () => {
+      const folders = operatorFolders(this.options.operatorDirs ?? defaultOperatorDirs());
+      const results = await Promise.allSettled(folders.map(describe));
+      const catalog: OperatorCatalog = { operators: [], problems: [] };
+      const seen = new Set<string>();
+      results.forEach((result, i) => {
+        if (result.status === 'rejected') {
+          catalog.problems.push({ location: folders[i].folder, message: (result.reason as Error).message });
+          return;
+        }
+        for (const info of result.value) {
+          // earlier folders in the search path take precedence, like $PATH
+          if (seen.has(info.spec.name)) continue;
+          seen.add(info.spec.name);
+          this.modules.set(info.location + '#' + info.spec.name, folders[i].module);
+          catalog.operators.push(info);
+        }
+      });
+      return catalog;
+    })();
+    return this.listing;
+  }
+
+  async start({ node, operator, session, token }: StartRequest): Promise<OperatorProcess> {
+    const module = this.modules.get(operator.location + '#' + operator.spec.name);
+    if (!module) throw new Error(`operator "${operator.spec.name}" is not in the process runtime's catalog`);
+    const child = spawn(process.execPath, ['--enable-source-maps', HOST_MAIN, module, '--operator', operator.spec.name], {
+      env: { ...process.env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a Ctrl-C on the terminal reaches the engine, which shuts operators down in order
+      detached: true,
+    });
+    const log = new LogTail();
+    log.follow(child.stdout, 'stdout');
+    log.follow(child.stderr, 'stderr');
+    const exited = new Promise<ExitInfo>((resolveExit) => {
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+      child.once('error', (error) => resolveExit({ code: null, signal: null, reason: error.message }));
+    });
+    return {
+      description: `pid ${child.pid}`,
+      exited,
+      logTail: () => log.text(),
+      onLog: (listener) => log.onLine(listener),
+      kill: async () => {
+        if (child.exitCode === null && child.signalCode === null && child.pid) {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+        }
+        await exited;
+      },
+    };
+  }
+}

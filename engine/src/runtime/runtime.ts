@@ -1,0 +1,72 @@
+// The Runtime interface: how operators are found and started. The process, docker and singularity runtimes
+// implement it; everything else in the engine (sessions, scheduler, CLI) only talks to this interface.
+import type { OperatorSpec } from '@emflow/sdk';
+
+/** An operator a runtime can start. */
+export interface OperatorInfo {
+  spec: OperatorSpec;
+  /** what identifies this exact build: a source hash (process) or an image digest (containers); part of cache keys */
+  identity: string;
+  /** where it lives: an operator folder or an image reference */
+  location: string;
+}
+
+/** An operator that could not be loaded, reported by `emflow operators`. */
+export interface OperatorProblem {
+  location: string;
+  message: string;
+}
+
+export interface OperatorCatalog {
+  operators: OperatorInfo[];
+  problems: OperatorProblem[];
+}
+
+export interface SessionPaths {
+  id: string;
+  /** session directory on the host: slot files and the control socket */
+  dir: string;
+  /** the control socket inside `dir` */
+  socket: string;
+}
+
+export interface StartRequest {
+  node: string;
+  operator: OperatorInfo;
+  session: SessionPaths;
+  /** the token the operator presents in `hello` */
+  token: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** runtime-specific detail, e.g. "OOMKilled" */
+  reason?: string;
+}
+
+/** A started operator (a process or a container) as the session sees it. */
+export interface OperatorProcess {
+  /** e.g. "pid 4242" or "container 3f2a…" */
+  readonly description: string;
+  /** resolves when it has exited, whatever the reason */
+  readonly exited: Promise<ExitInfo>;
+  /** the last lines it wrote to stdout/stderr */
+  logTail(): string;
+  onLog(listener: (line: string, stream: 'stdout' | 'stderr') => void): void;
+  /** stop it now (no grace); resolves once it has exited */
+  kill(): Promise<void>;
+}
+
+export interface Runtime {
+  readonly name: string;
+  /** every operator this runtime can start, without starting any */
+  catalog(): Promise<OperatorCatalog>;
+  start(request: StartRequest): Promise<OperatorProcess>;
+}
+
+export function describeExit(exit: ExitInfo): string {
+  const base = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const hint = exit.signal === 'SIGSEGV' ? ' (a segmentation fault: did it write into an input frame? input frames are read-only)' : '';
+  return `${base}${exit.reason ? ` (${exit.reason})` : ''}${hint}`;
+}

@@ -1,0 +1,266 @@
+// One run of a session: every executing node is a loop that takes input frames, asks its warm operator to
+// process them, and hands the output slots to its consumers. Nodes run concurrently, so independent branches
+// proceed in parallel and a stream is pipelined through the graph, bounded by the slot rings.
+import { JSONRPCErrorException } from 'json-rpc-2.0';
+import { call, frameMismatch, METHODS, type Frame, type OperatorErrorData, type ProcessResult, type SlotGrant, type SlotRef } from '@emflow/sdk';
+import type { RunPlan } from '../plan.js';
+import { describeExit } from '../runtime/runtime.js';
+import { portKey, type ResolvedPipeline } from '../validate/pipeline.js';
+import type { HeldFrame, ResultCache } from './cache.js';
+import { RunError } from './errors.js';
+import { Inbox } from './inbox.js';
+import type { Slot, SlotPool } from './slots.js';
+import type { Worker } from './workers.js';
+
+export interface NodeReport {
+  /** frames this node produced in this run (replayed from the cache when `cached`) */
+  frames: number;
+  /** time spent inside the operator */
+  ms: number;
+  cached: boolean;
+}
+
+export interface RunReport {
+  run: number;
+  wallMs: number;
+  nodes: Record<string, NodeReport>;
+}
+
+export type NodeState = 'waiting' | 'running' | 'done' | 'cached' | 'failed';
+
+export interface FrameEvent {
+  node: string;
+  port: string;
+  /** index of the frame in the node's output stream */
+  index: number;
+  frame: Frame;
+}
+
+export interface RunContext {
+  run: number;
+  pipeline: ResolvedPipeline;
+  plan: RunPlan;
+  workers: ReadonlyMap<string, Worker>;
+  pool: SlotPool;
+  cache: ResultCache;
+  /** decode a frame in a slot (engine-side, read-only mapping) */
+  decode(ref: SlotRef): Frame;
+  timeoutMs: number;
+  /** frame limit for source nodes */
+  frames?: number;
+  /** called for every frame on an output port that no edge consumes; the slot is held until it resolves */
+  onFrame?: (event: FrameEvent) => void | Promise<void>;
+  onState(node: string, state: NodeState, frames: number): void;
+  /** external cancellation, e.g. the session closing */
+  signal: AbortSignal;
+}
+
+const grantOf = (slot: Slot): SlotGrant => ({ slot: slot.name, size: slot.size });
+
+export async function executeRun(ctx: RunContext): Promise<RunReport> {
+  const started = performance.now();
+  const { pipeline, plan, pool, cache } = ctx;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const fail = (error: unknown) => {
+    if (!signal.aborted) controller.abort(error);
+  };
+  const onExternalAbort = () => fail(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onExternalAbort, { once: true });
+
+  const executing = new Set(plan.execute);
+  const inboxes = new Map<string, Inbox<HeldFrame>>();
+  for (const id of plan.execute) {
+    for (const port of pipeline.inputs.get(id)?.keys() ?? []) inboxes.set(portKey(id, port), new Inbox());
+  }
+  const targetsOf = (node: string, port: string) =>
+    (pipeline.consumers.get(portKey(node, port)) ?? []).filter((c) => executing.has(c.node)).map((c) => inboxes.get(portKey(c.node, c.port))!);
+
+  const nodes: Record<string, NodeReport> = {};
+  for (const id of pipeline.order) {
+    nodes[id] = { frames: executing.has(id) ? 0 : (cache.get(id)?.count ?? 0), ms: 0, cached: !executing.has(id) };
+    ctx.onState(id, executing.has(id) ? 'waiting' : 'cached', nodes[id].frames);
+  }
+
+  /** A cached node feeds its stored frames to the consumers that run. */
+  function replay(id: string): void {
+    const entry = cache.get(id)!;
+    for (const [port, frames] of entry.frames) {
+      const targets = targetsOf(id, port);
+      for (const frame of frames) {
+        for (const target of targets) {
+          frame.ring.hold(frame.slot);
+          target.push(frame);
+        }
+      }
+      for (const target of targets) target.close();
+    }
+  }
+
+  async function request(worker: Worker, method: string, params: object, frame: number): Promise<ProcessResult> {
+    const operator = worker.info.spec.name;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ctx.timeoutMs)));
+    try {
+      const outcome = await Promise.race([call<ProcessResult>(worker.channel, method, params), timedOut]);
+      if (outcome === 'timeout') {
+        await worker.process.kill();
+        throw new RunError({ node: worker.node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: worker.process.logTail() });
+      }
+      return outcome;
+    } catch (error) {
+      if (error instanceof RunError) throw error;
+      const data = error instanceof JSONRPCErrorException ? (error.data as OperatorErrorData | undefined) : undefined;
+      if (data?.name) {
+        throw new RunError({ node: worker.node, operator, frame, detail: `${data.name}: ${(error as Error).message}`, stack: data.stack, log: worker.process.logTail() });
+      }
+      // The connection broke: report how the operator ended.
+      const exit = await Promise.race([worker.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
+      const detail = exit ? `${describeExit(exit)} while processing` : `lost its connection: ${(error as Error).message}`;
+      throw new RunError({ node: worker.node, operator, frame, detail, log: worker.process.logTail() });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function executeNode(id: string): Promise<void> {
+    const worker = ctx.workers.get(id)!;
+    const operator = worker.info.spec.name;
+    const node = pipeline.document.nodes.find((n) => n.id === id)!;
+    const wired = [...(pipeline.inputs.get(id)?.keys() ?? [])];
+    const outputPorts = Object.keys(worker.info.spec.outputs);
+    const targets = new Map(outputPorts.map((p) => [p, targetsOf(id, p)]));
+    const resultPorts = new Set(outputPorts.filter((p) => !pipeline.consumers.get(portKey(id, p))?.length));
+    const checked = new Set<string>();
+    const report = nodes[id];
+    cache.begin(id, plan.keys.get(id)!);
+    let frame = 0;
+
+    const malformed = (port: string, detail: string) => new RunError({ node: id, operator, frame, detail: `sent a malformed frame on output "${port}": ${detail}` });
+
+    async function publish(result: ProcessResult, granted: Map<string, Slot>): Promise<void> {
+      const unknown = Object.keys(result.outputs).find((p) => !granted.has(p));
+      if (unknown) throw malformed(unknown, 'no such output port');
+      for (const [port, slot] of granted) {
+        const ring = pool.ring(id, port);
+        const ref = result.outputs[port];
+        if (!ref) {
+          ring.settle(slot, 0);
+          continue;
+        }
+        const valid = ref.slot === slot.name && Number.isInteger(ref.offset) && Number.isInteger(ref.length) && ref.offset >= 0 && ref.length > 0 && ref.offset + ref.length <= slot.size;
+        // the engine holds the slot itself until it is done with it below
+        ring.settle(slot, targets.get(port)!.length + 1);
+        try {
+          if (!valid) throw malformed(port, `reference ${JSON.stringify(ref)} is not inside granted slot ${slot.name} (${slot.size} bytes)`);
+          let decoded: Frame | undefined;
+          const decode = () => {
+            try {
+              return (decoded ??= ctx.decode(ref));
+            } catch (error) {
+              throw malformed(port, (error as Error).message);
+            }
+          };
+          if (!checked.has(port)) {
+            const mismatch = frameMismatch(decode(), pipeline.types.get(portKey(id, port))!);
+            if (mismatch) throw malformed(port, mismatch);
+            checked.add(port);
+          }
+          const held: HeldFrame = { slot, ring, ref };
+          cache.keep(id, port, held);
+          for (const target of targets.get(port)!) target.push(held);
+          if (resultPorts.has(port) && ctx.onFrame) await ctx.onFrame({ node: id, port, index: frame, frame: decode() });
+        } finally {
+          ring.release(slot);
+        }
+      }
+    }
+
+    async function callAndPublish(method: string, params: Record<string, unknown>): Promise<boolean> {
+      const granted = new Map<string, Slot>();
+      for (const port of outputPorts) granted.set(port, await pool.ring(id, port).grant(signal));
+      const grants = Object.fromEntries([...granted].map(([p, s]) => [p, grantOf(s)]));
+      const t0 = performance.now();
+      let result: ProcessResult;
+      try {
+        result = await request(worker, method, { run: ctx.run, frame, grants, ...params }, frame);
+        if (!result || typeof result.outputs !== 'object' || result.outputs === null) {
+          throw new RunError({ node: id, operator, frame, detail: `answered ${method} without an outputs object` });
+        }
+      } catch (error) {
+        for (const [port, slot] of granted) pool.ring(id, port).settle(slot, 0);
+        throw error;
+      }
+      report.ms += performance.now() - t0;
+      const produced = Object.keys(result.outputs).length > 0;
+      await publish(result, granted);
+      if (produced || method === METHODS.process) {
+        frame++;
+        report.frames = frame;
+        ctx.onState(id, 'running', frame);
+      }
+      return result.more === true;
+    }
+
+    async function processAll(inputs: Record<string, SlotRef>): Promise<void> {
+      let more = await callAndPublish(METHODS.process, { inputs, params: node.params });
+      const limit = wired.length === 0 ? ctx.frames : undefined;
+      while (more && (limit === undefined || frame < limit)) {
+        signal.throwIfAborted();
+        more = await callAndPublish(METHODS.next, {});
+      }
+    }
+
+    ctx.onState(id, 'running', 0);
+    const current = new Map<string, HeldFrame>();
+    try {
+      if (wired.length === 0) {
+        await processAll({});
+      } else {
+        // Zip the input streams frame by frame; an input that ended after exactly one frame is reused for
+        // every frame of the others (e.g. one reference image against a stream).
+        const ended = new Set<string>();
+        for (;;) {
+          let stop = false;
+          let fresh = 0;
+          for (const port of wired) {
+            if (ended.has(port)) continue;
+            const inbox = inboxes.get(portKey(id, port))!;
+            const item = await inbox.take(signal);
+            if (item) {
+              const previous = current.get(port);
+              if (previous) previous.ring.release(previous.slot);
+              current.set(port, item);
+              fresh++;
+            } else {
+              ended.add(port);
+              if (inbox.received !== 1) stop = true;
+            }
+          }
+          if (stop || fresh === 0) break;
+          await processAll(Object.fromEntries([...current].map(([p, h]) => [p, h.ref])));
+        }
+      }
+      cache.finish(id, frame);
+      ctx.onState(id, 'done', frame);
+    } catch (error) {
+      ctx.onState(id, 'failed', frame);
+      throw error;
+    } finally {
+      for (const held of current.values()) held.ring.release(held.slot);
+      for (const target of targets.values()) for (const inbox of target) inbox.close();
+    }
+  }
+
+  plan.replay.forEach(replay);
+  await Promise.all(plan.execute.map((id) => executeNode(id).catch(fail)));
+  ctx.signal.removeEventListener('abort', onExternalAbort);
+
+  if (signal.aborted) {
+    for (const id of plan.execute) cache.drop(id);
+    for (const inbox of inboxes.values()) inbox.drain();
+    for (const ring of pool.all()) ring.reset();
+    throw signal.reason;
+  }
+  return { run: ctx.run, wallMs: performance.now() - started, nodes };
+}

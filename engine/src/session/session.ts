@@ -1,0 +1,261 @@
+// A session: a validated pipeline whose operators are started once, in parallel, and kept warm across runs,
+// with the result cache that lets a param change re-run only what is downstream of it.
+import { EventEmitter } from 'node:events';
+import { statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeFrame, SlotMappings, type Frame, type SlotRef } from '@emflow/sdk';
+import { loadPipeline } from '../pipeline-file.js';
+import { planRun } from '../plan.js';
+import { createRuntime, type RuntimeName } from '../runtime/index.js';
+import type { OperatorInfo, Runtime, SessionPaths } from '../runtime/runtime.js';
+import { checkParams, checkPipeline, type ResolvedPipeline } from '../validate/pipeline.js';
+import { pointer, ValidationError } from '../validate/problems.js';
+import { ResultCache } from './cache.js';
+import { executeRun, type FrameEvent, type NodeState, type RunReport } from './run.js';
+import { createSessionDir, removeSessionDir, shmRoot, sweepStaleSessionDirs } from './session-dir.js';
+import { SlotPool } from './slots.js';
+import { ControlServer, startWorker, stopWorker, type Worker } from './workers.js';
+
+export interface SessionOptions {
+  /** a pipeline document, or the path of its JSON file */
+  pipeline: string | object;
+  /** a runtime name ('process' by default) or a Runtime instance */
+  runtime?: RuntimeName | Runtime;
+  /** process runtime: folders of operator folders */
+  operatorDirs?: string[];
+  /** longest an operator may take for one call before it is stopped (ms, default 120000) */
+  timeoutMs?: number;
+  /** longest an operator may take to start and connect (ms, default 30000) */
+  startTimeoutMs?: number;
+  /** frames in flight per output port (default 3) */
+  ringSize?: number;
+  /** bytes of shared memory the result cache may pin (default: a quarter of free /dev/shm, at most 4 GiB) */
+  cacheBytes?: number;
+}
+
+export interface RunOptions {
+  /** stop every source after this many frames */
+  frames?: number;
+  /** called for every frame on an output port that no edge consumes */
+  onFrame?: (event: FrameEvent) => void | Promise<void>;
+}
+
+export interface SessionEvents {
+  node: [{ node: string; state: NodeState; frames: number }];
+  log: [{ node: string; stream: 'stdout' | 'stderr'; line: string }];
+}
+
+const open = new Set<Session>();
+let exitHookInstalled = false;
+
+/** Last resort when the process exits without closing its sessions: no operator or /dev/shm file survives it. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const session of open) session.closeNow();
+  });
+}
+
+function defaultCacheBytes(): number {
+  try {
+    const fs = statfsSync(shmRoot());
+    return Math.min(4 * 2 ** 30, Math.floor((fs.bavail * fs.bsize) / 4));
+  } catch {
+    return 2 ** 30;
+  }
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  private readonly workers = new Map<string, Worker>();
+  private readonly mappings: SlotMappings;
+  private readonly pool: SlotPool;
+  private readonly cache: ResultCache;
+  private readonly closing = new AbortController();
+  private runs = 0;
+  private active?: Promise<RunReport>;
+  private closed?: Promise<void>;
+
+  private constructor(
+    readonly paths: SessionPaths,
+    readonly pipeline: ResolvedPipeline,
+    private readonly runtime: Runtime,
+    private readonly operators: ReadonlyMap<string, OperatorInfo>,
+    private readonly server: ControlServer,
+    private readonly options: Required<Omit<SessionOptions, 'pipeline' | 'runtime' | 'operatorDirs'>>,
+  ) {
+    super();
+    this.mappings = new SlotMappings(paths.dir);
+    this.pool = new SlotPool(paths.dir, options.ringSize, (slot) => this.forgetSlot(slot));
+    this.cache = new ResultCache(options.cacheBytes);
+  }
+
+  get id(): string {
+    return this.paths.id;
+  }
+
+  static async open(options: SessionOptions): Promise<Session> {
+    const source = typeof options.pipeline === 'string' ? options.pipeline : undefined;
+    const document = typeof options.pipeline === 'string' ? await loadPipeline(options.pipeline) : options.pipeline;
+    const runtime = typeof options.runtime === 'object' ? options.runtime : createRuntime(options.runtime ?? 'process', { operatorDirs: options.operatorDirs });
+    const catalog = await runtime.catalog();
+    const byName = new Map(catalog.operators.map((o) => [o.spec.name, o]));
+    const check = checkPipeline(document, (name) => byName.get(name)?.spec);
+    if (!check.pipeline) throw new ValidationError(check.problems, source);
+    const pipeline = check.pipeline;
+
+    sweepStaleSessionDirs();
+    const { id, dir } = createSessionDir();
+    const paths: SessionPaths = { id, dir, socket: join(dir, 'control.sock') };
+    let session: Session | undefined;
+    const server = new ControlServer(paths, (node, request) => session!.allocate(node, request.port, request.bytes));
+    session = new Session(paths, pipeline, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, byName.get(n.operator)!])), server, {
+      timeoutMs: options.timeoutMs ?? 120_000,
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+      ringSize: options.ringSize ?? 3,
+      cacheBytes: options.cacheBytes ?? defaultCacheBytes(),
+    });
+    open.add(session);
+    installExitHook();
+    try {
+      await server.listen();
+      await session.startWorkers(pipeline.order);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+    return session;
+  }
+
+  /** Start the operators of these nodes in parallel; all must say hello. */
+  private async startWorkers(nodes: readonly string[]): Promise<void> {
+    const results = await Promise.allSettled(
+      nodes.map(async (node) => {
+        const worker = await startWorker(this.runtime, this.server, this.paths, node, this.operators.get(node)!, this.options.startTimeoutMs);
+        worker.process.onLog((line, stream) => this.emit('log', { node, stream, line }));
+        this.workers.set(node, worker);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Operators that died (crash, timeout) are started again before the next run. */
+  private async restartDeadWorkers(): Promise<void> {
+    const dead = [...this.workers.values()].filter((w) => w.exit).map((w) => w.node);
+    for (const node of dead) {
+      this.workers.delete(node);
+      this.cache.drop(node);
+    }
+    if (dead.length) await this.startWorkers(dead);
+  }
+
+  private allocate(node: string, port: string, bytes: number) {
+    if (!this.workers.get(node)?.info.spec.outputs[port]) throw new Error(`node "${node}" has no output port "${port}"`);
+    const slot = this.pool.ring(node, port).grow(bytes);
+    return { slot: slot.name, size: slot.size };
+  }
+
+  private forgetSlot(slot: string): void {
+    this.mappings.drop(slot);
+    for (const worker of this.workers.values()) {
+      if (!worker.exit) worker.channel.notify('release', { slots: [slot] }, undefined);
+    }
+  }
+
+  private decode(ref: SlotRef): Frame {
+    return decodeFrame(this.mappings.bytes(ref.slot, ref.size, 'r').subarray(ref.offset, ref.offset + ref.length));
+  }
+
+  /** Run the pipeline. Nodes whose inputs and params are unchanged since their last run are served from the cache. */
+  async run(options: RunOptions = {}): Promise<RunReport> {
+    if (this.closed) throw new Error('the session is closed');
+    if (this.active) throw new Error('a run is already in progress in this session');
+    if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
+      throw new RangeError(`frames must be a positive integer, got ${options.frames}`);
+    }
+    const go = async () => {
+      await this.restartDeadWorkers();
+      const identities = new Map([...this.operators].map(([node, info]) => [node, info.identity]));
+      const plan = planRun({ pipeline: this.pipeline, identities, frames: options.frames, cached: this.cache.completeKeys() });
+      return executeRun({
+        run: ++this.runs,
+        pipeline: this.pipeline,
+        plan,
+        workers: this.workers,
+        pool: this.pool,
+        cache: this.cache,
+        decode: (ref) => this.decode(ref),
+        timeoutMs: this.options.timeoutMs,
+        frames: options.frames,
+        onFrame: options.onFrame,
+        onState: (node, state, frames) => this.emit('node', { node, state, frames }),
+        signal: this.closing.signal,
+      });
+    };
+    this.active = go();
+    try {
+      return await this.active;
+    } finally {
+      this.active = undefined;
+    }
+  }
+
+  /** The current params of a node (defaults filled in). */
+  params(node: string): Record<string, unknown> {
+    return structuredClone(this.nodeDocument(node).node.params);
+  }
+
+  /** Change some params of a node; the next run re-runs it and what is downstream of it. */
+  setParams(node: string, params: Record<string, unknown>): void {
+    const { node: doc, index } = this.nodeDocument(node);
+    const merged = { ...doc.params, ...params };
+    const problems = checkParams(this.operators.get(node)!.spec, merged, pointer('nodes', index, 'params'));
+    if (problems.length) throw new ValidationError(problems);
+    doc.params = merged;
+  }
+
+  /** The frames a node's output port produced in the last run that ran or replayed it. Views stay valid until the next run or close. */
+  outputs(node: string, port: string): Frame[] {
+    const spec = this.operators.get(node)?.spec;
+    if (!spec) throw new RangeError(`unknown node "${node}"`);
+    if (!spec.outputs[port]) throw new RangeError(`node "${node}" (${spec.name}) has no output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
+    const entry = this.cache.get(node);
+    if (!entry) throw new Error(`node "${node}" has not run yet in this session`);
+    if (entry.overflowed) throw new Error(`the outputs of node "${node}" were not kept: they exceeded the cache budget of ${this.cache.budget} bytes (set cacheBytes)`);
+    return (entry.frames.get(port) ?? []).map((held) => this.decode(held.ref));
+  }
+
+  private nodeDocument(node: string) {
+    const index = this.pipeline.document.nodes.findIndex((n) => n.id === node);
+    if (index < 0) throw new RangeError(`unknown node "${node}"`);
+    return { node: this.pipeline.document.nodes[index], index };
+  }
+
+  /** Stop every operator, remove the session directory. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing.abort(new Error('the session was closed'));
+      await this.active?.catch(() => undefined);
+      await Promise.all([...this.workers.values()].map((w) => stopWorker(w, 2000)));
+      await this.server.close();
+      this.mappings.clear();
+      removeSessionDir(this.paths.dir);
+      open.delete(this);
+    })();
+    return this.closed;
+  }
+
+  /** Synchronous teardown for process exit: kill operators, remove files. */
+  closeNow(): void {
+    for (const worker of this.workers.values()) {
+      if (!worker.exit) void worker.process.kill();
+    }
+    removeSessionDir(this.paths.dir);
+    open.delete(this);
+  }
+}
+
+export function openSession(options: SessionOptions): Promise<Session> {
+  return Session.open(options);
+}

@@ -1,0 +1,176 @@
+// Rings of reusable slot files, one ring per output port, with reference counts.
+//
+// A slot is granted to its producer before a call, held by each consumer of the frame written into it,
+// optionally pinned by the result cache, and reused once nobody holds it. A ring lets at most `capacity`
+// slots be in flight (granted or held); a producer asking for more waits: that is the backpressure.
+// Pinned slots do not count against the capacity: the ring makes new files for them, and trims the
+// surplus once they are unpinned.
+import { closeSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+const PAGE = 4096;
+const MIN_SLOT = 64 * 1024 + PAGE;
+
+export class Slot {
+  refs = 0;
+  granted = false;
+  pinned = false;
+  constructor(
+    readonly name: string,
+    public size: number,
+  ) {}
+
+  get free(): boolean {
+    return this.refs === 0 && !this.granted && !this.pinned;
+  }
+
+  get inFlight(): boolean {
+    return !this.pinned && (this.granted || this.refs > 0);
+  }
+}
+
+export class PortRing {
+  private readonly slots: Slot[] = [];
+  private waiters: (() => void)[] = [];
+  private counter = 0;
+  /** size of the largest frame seen: new grants are at least this big */
+  private sizeHint = MIN_SLOT;
+  /** the slot granted for the call in progress (a node makes one call at a time) */
+  outstanding?: Slot;
+
+  constructor(
+    private readonly dir: string,
+    readonly prefix: string,
+    private readonly capacity: number,
+    private readonly onDelete: (slot: string) => void,
+  ) {}
+
+  private inFlight(): number {
+    return this.slots.filter((s) => s.inFlight).length;
+  }
+
+  private resize(slot: Slot, size: number): void {
+    const fd = openSync(join(this.dir, slot.name), 'r+');
+    try {
+      ftruncateSync(fd, size);
+    } finally {
+      closeSync(fd);
+    }
+    slot.size = size;
+  }
+
+  private create(): Slot {
+    const slot = new Slot(`${this.prefix}.${this.counter++}`, 0);
+    closeSync(openSync(join(this.dir, slot.name), 'wx', 0o600));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A free slot for the producer's next frame; waits while the ring is full. */
+  async grant(signal: AbortSignal): Promise<Slot> {
+    while (this.inFlight() >= this.capacity) {
+      signal.throwIfAborted();
+      await new Promise<void>((wake, fail) => {
+        const onAbort = () => fail(signal.reason as Error);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiters.push(() => {
+          signal.removeEventListener('abort', onAbort);
+          wake();
+        });
+      });
+    }
+    signal.throwIfAborted();
+    const slot = this.slots.find((s) => s.free) ?? this.create();
+    if (slot.size < this.sizeHint) this.resize(slot, this.sizeHint);
+    slot.granted = true;
+    this.outstanding = slot;
+    return slot;
+  }
+
+  /** The producer needs more room in its granted slot (the `allocate` request). */
+  grow(bytes: number): Slot {
+    const slot = this.outstanding;
+    if (!slot) throw new Error(`no slot of ${this.prefix} is granted right now`);
+    const size = Math.ceil(bytes / PAGE) * PAGE;
+    if (size > slot.size) this.resize(slot, size);
+    this.sizeHint = Math.max(this.sizeHint, slot.size);
+    return slot;
+  }
+
+  /** The call answered: the granted slot now holds a frame for `holders` (consumers and cache), or nothing. */
+  settle(slot: Slot, holders: number): void {
+    slot.granted = false;
+    if (this.outstanding === slot) this.outstanding = undefined;
+    slot.refs += holders;
+    this.sizeHint = Math.max(this.sizeHint, slot.size);
+    this.changed(slot);
+  }
+
+  hold(slot: Slot): void {
+    slot.refs++;
+  }
+
+  release(slot: Slot): void {
+    if (slot.refs <= 0) throw new Error(`slot ${slot.name} released more often than held`);
+    slot.refs--;
+    this.changed(slot);
+  }
+
+  pin(slot: Slot): void {
+    slot.pinned = true;
+    this.changed(slot);
+  }
+
+  unpin(slot: Slot): void {
+    slot.pinned = false;
+    this.changed(slot);
+  }
+
+  /** Forget every grant and hold (after a failed run); pinned frames stay. */
+  reset(): void {
+    for (const slot of this.slots) {
+      slot.granted = false;
+      slot.refs = 0;
+    }
+    this.outstanding = undefined;
+    for (const slot of [...this.slots]) this.changed(slot);
+  }
+
+  private changed(slot: Slot): void {
+    if (slot.free && this.slots.length > this.capacity) {
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      unlinkSync(join(this.dir, slot.name));
+      this.onDelete(slot.name);
+    }
+    if (this.inFlight() < this.capacity && this.waiters.length) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+}
+
+/** The rings of one session, by "node.port". */
+export class SlotPool {
+  private readonly rings = new Map<string, PortRing>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly capacity: number,
+    private readonly onDelete: (slot: string) => void,
+  ) {}
+
+  ring(node: string, port: string): PortRing {
+    const key = `${node}.${port}`;
+    let ring = this.rings.get(key);
+    if (!ring) {
+      ring = new PortRing(this.dir, key, this.capacity, this.onDelete);
+      this.rings.set(key, ring);
+    }
+    return ring;
+  }
+
+  all(): PortRing[] {
+    return [...this.rings.values()];
+  }
+}
