@@ -1,7 +1,8 @@
 // The process runtime, the embedded default: every operator a separate local Node process running the
 // SDK host on the operator folder's compiled module. No container engine needed.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,15 +59,28 @@ function operatorFolders(dirs: string[]): OperatorFolder[] {
   return found;
 }
 
+/** Specs by content hash, so that listing operators does not start a process per unchanged operator. */
+function specCacheFile(contentHash: string): string {
+  const root = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(root, 'emflow', 'specs', `${contentHash}.json`);
+}
+
 async function describe(folder: OperatorFolder): Promise<OperatorInfo[]> {
   if (!existsSync(folder.module)) throw new Error(`${relative(process.cwd(), folder.module)} does not exist (build it with \`npm run build\`)`);
-  const { stdout } = await run(process.execPath, [HOST_MAIN, folder.module, '--describe'], { maxBuffer: 16 << 20 }).catch((error: { stderr?: string; message: string }) => {
-    throw new Error((error.stderr || error.message).trim().split('\n').slice(0, 6).join('\n'));
-  });
-  const specs = JSON.parse(stdout) as OperatorSpec[];
-  const moduleDir = dirname(folder.module);
-  const files = sourceFiles(folder.folder, statSync(moduleDir).isDirectory() ? moduleDir : folder.folder);
+  const files = sourceFiles(folder.folder, dirname(folder.module));
   const contentHash = sha256(...files.flatMap((f) => [relative(folder.folder, f), readFileSync(f)]));
+  const cached = specCacheFile(contentHash);
+  let specs: OperatorSpec[];
+  if (existsSync(cached)) {
+    specs = JSON.parse(readFileSync(cached, 'utf8')) as OperatorSpec[];
+  } else {
+    const { stdout } = await run(process.execPath, [HOST_MAIN, folder.module, '--describe'], { maxBuffer: 16 << 20 }).catch((error: { stderr?: string; message: string }) => {
+      throw new Error((error.stderr || error.message).trim().split('\n').slice(0, 6).join('\n'));
+    });
+    specs = JSON.parse(stdout) as OperatorSpec[];
+    mkdirSync(dirname(cached), { recursive: true });
+    writeFileSync(cached, JSON.stringify(specs));
+  }
   return specs.map((spec) => {
     const problems = validateSpec(spec);
     if (problems.length) throw new Error(`invalid spec of operator "${spec.name}":\n${formatProblems(problems)}`);

@@ -1,0 +1,113 @@
+// emflow run FILE
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadPipeline } from '../../pipeline-file.js';
+import type { RuntimeName } from '../../runtime/index.js';
+import { Session } from '../../session/session.js';
+import type { RunReport } from '../../session/run.js';
+import { RunError } from '../../session/errors.js';
+import { ValidationError } from '../../validate/problems.js';
+import { EXIT, reportError, UsageError } from '../exit.js';
+import { writeOutputFrame } from '../outputs.js';
+import { createProgress } from '../progress.js';
+
+interface RunFlags {
+  set: string[];
+  runtime: string;
+  out?: string;
+  json?: boolean;
+  frames?: string;
+  timeout?: string;
+}
+
+/** Apply `--set NODE.PARAM=VALUE` (VALUE parsed as JSON when it is JSON, else taken as a string). */
+export function applySettings(document: unknown, settings: string[], file: string): void {
+  const nodes = (document as { nodes?: { id: string; params?: Record<string, unknown> }[] })?.nodes;
+  for (const setting of settings) {
+    const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(setting);
+    if (!match) throw new UsageError(`--set ${setting}: expected NODE.PARAM=VALUE`);
+    const [, id, param, raw] = match;
+    const node = Array.isArray(nodes) ? nodes.find((n) => n?.id === id) : undefined;
+    if (!node) throw new UsageError(`--set ${setting}: ${file} has no node "${id}" (nodes: ${(nodes ?? []).map((n) => n?.id).join(', ')})`);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: a plain string
+    }
+    node.params = { ...(node.params ?? {}), [param]: value };
+  }
+}
+
+function positiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} expects a positive integer, got "${value}"`);
+  return n;
+}
+
+function summary(report: RunReport, operators: Map<string, string>, written: number): string {
+  const rows = Object.entries(report.nodes).map(([id, n]) => [id, operators.get(id)!, String(n.frames), n.cached ? 'cached' : `${n.ms.toFixed(1)} ms`]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['node', 'operator', 'frames', 'time'][i].length));
+  const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  return [line(['node', 'operator', 'frames', 'time']), ...rows.map(line), `run ${report.run} finished in ${report.wallMs.toFixed(0)} ms${written ? `, ${written} output files written` : ''}`].join('\n');
+}
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a pipeline once and report per-node frames and times')
+    .argument('<file>', 'pipeline JSON file')
+    .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', (v: string, all: string[]) => [...all, v], [])
+    .option('--runtime <name>', 'where operators run: process', 'process')
+    .option('--out <dir>', 'write every unconsumed output frame: .npy arrays, .arrow tables, .json values')
+    .option('--json', 'print the run report as one JSON object on stdout')
+    .option('--frames <n>', 'stop every source after n frames')
+    .option('--timeout <ms>', 'stop an operator that takes longer than this for one frame', '120000')
+    .addHelpText('after', '\nExit status: 0 success, 1 invalid pipeline or failed run, 2 usage error or unreadable file, 130 interrupted.')
+    .action(async (file: string, flags: RunFlags) => {
+      const frames = positiveInteger('--frames', flags.frames);
+      const timeoutMs = positiveInteger('--timeout', flags.timeout);
+      const document = await loadPipeline(file);
+      applySettings(document, flags.set, file);
+
+      const session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs }).catch((error: unknown) => {
+        throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
+      });
+      const interrupt = () => {
+        process.stderr.write('\nemflow: interrupted, stopping operators\n');
+        void session.close().finally(() => process.exit(EXIT.interrupted));
+      };
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      const operators = new Map(session.pipeline.document.nodes.map((n) => [n.id, n.operator]));
+      const progress = createProgress(
+        session.pipeline.order.map((id) => ({ id, operator: operators.get(id)! })),
+        !flags.json && process.stderr.isTTY === true,
+      );
+      session.on('node', ({ node, state, frames: count }) => progress.update(node, state, count));
+      const written: string[] = [];
+      const out = flags.out ? resolve(flags.out) : undefined;
+      try {
+        const report = await session.run({
+          frames,
+          onFrame: out ? (event) => void written.push(writeOutputFrame(out, event)) : undefined,
+        });
+        progress.stop();
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ ok: true, pipeline: file, runtime: flags.runtime, ...report, outputs: written }) + '\n');
+        } else {
+          process.stderr.write(summary(report, operators, written.length) + '\n');
+        }
+      } catch (error) {
+        progress.stop();
+        if (flags.json) {
+          const failure = error instanceof RunError ? error.failure : { detail: (error as Error).message };
+          process.stdout.write(JSON.stringify({ ok: false, pipeline: file, runtime: flags.runtime, error: { message: (error as Error).message, ...failure }, outputs: written }) + '\n');
+        }
+        process.exitCode = reportError(error);
+      } finally {
+        await session.close();
+      }
+    });
+}
