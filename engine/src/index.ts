@@ -27,3 +27,4 @@ export async function validatePipeline(document: unknown, options: ValidateOptio
   const { operators } = await runtime.catalog();
   return checkPipeline(parsed, (name) => operators.find((o) => o.spec.name === name)?.spec).problems;
 }
+export { spawnOperatorProcess } from './runtime/local-process.js';

@@ -1,6 +1,6 @@
 // The process runtime, the embedded default: every operator a separate local Node process running the
 // SDK host on the operator folder's compiled module. No container engine needed.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -11,8 +11,8 @@ import type { OperatorSpec } from '@emflow/sdk';
 import { sha256 } from '../hash.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
-import { LogTail } from './log-tail.js';
-import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+import { spawnOperatorProcess } from './local-process.js';
+import type { OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
 
 const run = promisify(execFile);
 const sdkRoot = dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json'));
@@ -122,34 +122,7 @@ export class ProcessRuntime implements Runtime {
   async start({ node, operator, session, token }: StartRequest): Promise<OperatorProcess> {
     const module = this.modules.get(operator.location + '#' + operator.spec.name);
     if (!module) throw new Error(`operator "${operator.spec.name}" is not in the process runtime's catalog`);
-    const child = spawn(process.execPath, ['--enable-source-maps', HOST_MAIN, module, '--operator', operator.spec.name], {
-      env: { ...process.env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // its own process group: a Ctrl-C on the terminal reaches the engine, which shuts operators down in order
-      detached: true,
-    });
-    const log = new LogTail();
-    log.follow(child.stdout, 'stdout');
-    log.follow(child.stderr, 'stderr');
-    const exited = new Promise<ExitInfo>((resolveExit) => {
-      child.once('exit', (code, signal) => resolveExit({ code, signal }));
-      child.once('error', (error) => resolveExit({ code: null, signal: null, reason: error.message }));
-    });
-    return {
-      description: `pid ${child.pid}`,
-      exited,
-      logTail: () => log.text(),
-      onLog: (listener) => log.onLine(listener),
-      kill: async () => {
-        if (child.exitCode === null && child.signalCode === null && child.pid) {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            child.kill('SIGKILL');
-          }
-        }
-        await exited;
-      },
-    };
+    const env = { ...process.env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
+    return spawnOperatorProcess(process.execPath, ['--enable-source-maps', HOST_MAIN, module, '--operator', operator.spec.name], env);
   }
 }

@@ -81,9 +81,11 @@ describe('gaussianFilter2d', () => {
     expect(dst).toEqual(gaussianFilter2d(image, width, height, 2.5));
   });
 
-  it('accepts integer input', () => {
+  it('accepts integer typed arrays and plain arrays', () => {
     const ints = Int16Array.from({ length: width * height }, (_, i) => (i * 37) % 101 - 50);
-    expect(gaussianFilter2d(ints, width, height, 1)).toEqual(gaussianFilter2d(Float32Array.from(ints), width, height, 1));
+    const reference = gaussianFilter2d(Float32Array.from(ints), width, height, 1);
+    expect(gaussianFilter2d(ints, width, height, 1)).toEqual(reference);
+    expect(gaussianFilter2d(Array.from(ints), width, height, 1)).toEqual(reference);
   });
 
   it('preserves a constant image and the total of an impulse', () => {

@@ -1,0 +1,37 @@
+// A local child process as an OperatorProcess: used by the process runtime, and by runtimes that run
+// operators through a local command (e.g. `apptainer exec`).
+import { spawn } from 'node:child_process';
+import { LogTail } from './log-tail.js';
+import type { ExitInfo, OperatorProcess } from './runtime.js';
+
+export function spawnOperatorProcess(command: string, args: string[], env: NodeJS.ProcessEnv): OperatorProcess {
+  const child = spawn(command, args, {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // its own process group: a Ctrl-C on the terminal reaches the engine, which shuts operators down in order
+    detached: true,
+  });
+  const log = new LogTail();
+  log.follow(child.stdout, 'stdout');
+  log.follow(child.stderr, 'stderr');
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ code: null, signal: null, reason: error.message }));
+  });
+  return {
+    description: `pid ${child.pid}`,
+    exited,
+    logTail: () => log.text(),
+    onLog: (listener) => log.onLine(listener),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL'); // the whole group, grandchildren included
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+      await exited;
+    },
+  };
+}

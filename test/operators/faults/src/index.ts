@@ -1,0 +1,90 @@
+// Operators that misbehave on purpose, one way per `mode`, at frame `at`: the engine's fault tests use them.
+import { json, NDArray, operator, type ProcessContext } from '@emflow/sdk';
+
+type Mode = 'ok' | 'throw' | 'exit' | 'hang' | 'segv' | 'wrong-type' | 'wrong-port' | 'not-a-frame';
+
+@operator({
+  name: 'test-faulty',
+  version: '1.0.0',
+  description: 'Passes images through, and fails in the chosen way at frame `at`.',
+  inputs: { image: { type: 'image2d' } },
+  outputs: { image: { type: 'image2d' } },
+  params: {
+    mode: { type: 'string', enum: ['ok', 'throw', 'exit', 'hang', 'segv', 'wrong-type', 'wrong-port', 'not-a-frame'], default: 'ok' },
+    at: { type: 'integer', minimum: 0, default: 0 },
+  },
+})
+export class Faulty {
+  async process({ image }: { image: NDArray }, { mode, at }: { mode: Mode; at: number }, ctx: ProcessContext) {
+    if (ctx.frame === at) {
+      switch (mode) {
+        case 'throw':
+          throw new RangeError(`deliberate failure at frame ${at}`);
+        case 'exit':
+          process.stderr.write('about to exit with code 3\n');
+          process.exit(3);
+          break;
+        case 'hang':
+          await new Promise(() => {});
+          break;
+        case 'segv':
+          image.data[0] = 1; // input frames are mapped read-only
+          break;
+        case 'wrong-type':
+          return { image: json({ not: 'an image' }) } as never;
+        case 'wrong-port':
+          return { picture: image } as never;
+        case 'not-a-frame':
+          return { image: new Float32Array(4) } as never;
+      }
+    }
+    return { image };
+  }
+}
+
+@operator({
+  name: 'test-silent',
+  version: '1.0.0',
+  description: 'Never finishes setting up, so it never says hello.',
+  outputs: { image: { type: 'image2d' } },
+})
+export class Silent {
+  setup() {
+    setInterval(() => {}, 60_000); // keep the process alive while setup never finishes
+    return new Promise<void>(() => {});
+  }
+  process() {
+    return { image: NDArray.zeros('float32', [1, 1]) };
+  }
+}
+
+@operator({
+  name: 'test-counter',
+  version: '1.0.0',
+  description: 'Counts how many times it ran in this process (to observe caching and warm state).',
+  inputs: { image: { type: 'ndarray' } },
+  outputs: { calls: { type: 'scalar' } },
+})
+export class Counter {
+  private calls = 0;
+  process() {
+    return { calls: json(++this.calls) };
+  }
+}
+
+@operator({
+  name: 'test-sum',
+  version: '1.0.0',
+  description: 'Elementwise sum of two arrays of the same shape (zips two streams).',
+  inputs: { a: { type: 'ndarray' }, b: { type: 'ndarray' } },
+  outputs: { sum: { type: 'ndarray', sameAs: 'a' } },
+})
+export class Sum {
+  process({ a, b }: { a: NDArray; b: NDArray }, _params: Record<string, never>, ctx: ProcessContext) {
+    const out = ctx.alloc('sum', 'float64', a.shape);
+    const x = a.values();
+    const y = b.values();
+    for (let i = 0; i < x.length; i++) out.data[i] = x[i] + y[i];
+    return { sum: out };
+  }
+}
