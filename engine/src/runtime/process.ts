@@ -119,8 +119,13 @@ export class ProcessRuntime implements Runtime {
     return this.listing;
   }
 
+  /** The compiled module of a catalogued operator (to load it in-process, e.g. for the single-process benchmark baseline). */
+  modulePath(operator: OperatorInfo): string | undefined {
+    return this.modules.get(operator.location + '#' + operator.spec.name);
+  }
+
   async start({ node, operator, session, token }: StartRequest): Promise<OperatorProcess> {
-    const module = this.modules.get(operator.location + '#' + operator.spec.name);
+    const module = this.modulePath(operator);
     if (!module) throw new Error(`operator "${operator.spec.name}" is not in the process runtime's catalog`);
     const env = { ...process.env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
     return spawnOperatorProcess(process.execPath, ['--enable-source-maps', HOST_MAIN, module, '--operator', operator.spec.name], env);

@@ -48,6 +48,7 @@ export class ResultCache {
     const entry = this.entries.get(node);
     if (!entry || entry.overflowed) return;
     if (this.pinned + frame.slot.size > this.budget) {
+      // a budget of 0 turns caching off: one-shot runs and streams keep nothing
       this.release(entry);
       entry.overflowed = true;
       return;

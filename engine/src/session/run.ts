@@ -15,8 +15,10 @@ import type { Worker } from './workers.js';
 export interface NodeReport {
   /** frames this node produced in this run (replayed from the cache when `cached`) */
   frames: number;
-  /** time spent inside the operator */
+  /** time spent in calls to the operator (engine sends → answer arrives) */
   ms: number;
+  /** median duration of one call */
+  medianMs: number;
   cached: boolean;
 }
 
@@ -57,6 +59,13 @@ export interface RunContext {
 
 const grantOf = (slot: Slot): SlotGrant => ({ slot: slot.name, size: slot.size });
 
+export function median(values: readonly number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 export async function executeRun(ctx: RunContext): Promise<RunReport> {
   const started = performance.now();
   const { pipeline, plan, pool, cache } = ctx;
@@ -78,7 +87,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   const nodes: Record<string, NodeReport> = {};
   for (const id of pipeline.order) {
-    nodes[id] = { frames: executing.has(id) ? 0 : (cache.get(id)?.count ?? 0), ms: 0, cached: !executing.has(id) };
+    nodes[id] = { frames: executing.has(id) ? 0 : (cache.get(id)?.count ?? 0), ms: 0, medianMs: 0, cached: !executing.has(id) };
     ctx.onState(id, executing.has(id) ? 'waiting' : 'cached', nodes[id].frames);
   }
 
@@ -133,6 +142,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     const resultPorts = new Set(outputPorts.filter((p) => !pipeline.consumers.get(portKey(id, p))?.length));
     const checked = new Set<string>();
     const report = nodes[id];
+    const durations: number[] = [];
     cache.begin(id, plan.keys.get(id)!);
     let frame = 0;
 
@@ -191,7 +201,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         for (const [port, slot] of granted) pool.ring(id, port).settle(slot, 0);
         throw error;
       }
-      report.ms += performance.now() - t0;
+      durations.push(performance.now() - t0);
+      report.ms += durations[durations.length - 1];
       const produced = Object.keys(result.outputs).length > 0;
       await publish(result, granted);
       if (produced || method === METHODS.process) {
@@ -212,13 +223,22 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     }
 
     ctx.onState(id, 'running', 0);
-    const current = new Map<string, HeldFrame>();
+    /** the input frames of the call in progress; a pinned one is kept aside because it may be reused */
+    const current = new Map<string, { held: HeldFrame; pinned: boolean }>();
+    const letGo = (port: string) => {
+      const entry = current.get(port);
+      if (!entry) return;
+      current.delete(port);
+      if (entry.pinned) entry.held.ring.unpin(entry.held.slot);
+      else entry.held.ring.release(entry.held.slot);
+    };
     try {
       if (wired.length === 0) {
         await processAll({});
       } else {
-        // Zip the input streams frame by frame; an input that ended after exactly one frame is reused for
-        // every frame of the others (e.g. one reference image against a stream).
+        // Zip the input streams frame by frame. An input that ends after exactly one frame is reused for
+        // every frame of the others (one reference image against a stream): until a second frame arrives,
+        // the first one is pinned aside, so that its producer's ring is free to go on.
         const ended = new Set<string>();
         for (;;) {
           let stop = false;
@@ -228,9 +248,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
             const inbox = inboxes.get(portKey(id, port))!;
             const item = await inbox.take(signal);
             if (item) {
-              const previous = current.get(port);
-              if (previous) previous.ring.release(previous.slot);
-              current.set(port, item);
+              letGo(port);
+              current.set(port, { held: item, pinned: false });
               fresh++;
             } else {
               ended.add(port);
@@ -238,16 +257,27 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
             }
           }
           if (stop || fresh === 0) break;
-          await processAll(Object.fromEntries([...current].map(([p, h]) => [p, h.ref])));
+          await processAll(Object.fromEntries([...current].map(([p, c]) => [p, c.held.ref])));
+          for (const [port, entry] of current) {
+            if (entry.pinned || ended.has(port)) continue;
+            if (wired.length > 1 && inboxes.get(portKey(id, port))!.received === 1) {
+              entry.held.ring.pin(entry.held.slot);
+              entry.held.ring.release(entry.held.slot);
+              entry.pinned = true;
+            } else {
+              letGo(port);
+            }
+          }
         }
       }
+      report.medianMs = median(durations);
       cache.finish(id, frame);
       ctx.onState(id, 'done', frame);
     } catch (error) {
       ctx.onState(id, 'failed', frame);
       throw error;
     } finally {
-      for (const held of current.values()) held.ring.release(held.slot);
+      for (const port of [...current.keys()]) letGo(port);
       for (const target of targets.values()) for (const inbox of target) inbox.close();
     }
   }

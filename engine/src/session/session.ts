@@ -29,7 +29,7 @@ export interface SessionOptions {
   startTimeoutMs?: number;
   /** frames in flight per output port (default 3) */
   ringSize?: number;
-  /** bytes of shared memory the result cache may pin (default: a quarter of free /dev/shm, at most 4 GiB) */
+  /** bytes of shared memory the result cache may pin (default: a quarter of free /dev/shm, at most 4 GiB; 0: no cache) */
   cacheBytes?: number;
 }
 
@@ -71,6 +71,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly mappings: SlotMappings;
   private readonly pool: SlotPool;
   private readonly cache: ResultCache;
+  private readonly server: ControlServer;
   private readonly closing = new AbortController();
   private runs = 0;
   private active?: Promise<RunReport>;
@@ -81,13 +82,13 @@ export class Session extends EventEmitter<SessionEvents> {
     readonly pipeline: ResolvedPipeline,
     private readonly runtime: Runtime,
     private readonly operators: ReadonlyMap<string, OperatorInfo>,
-    private readonly server: ControlServer,
     private readonly options: Required<Omit<SessionOptions, 'pipeline' | 'runtime' | 'operatorDirs'>>,
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
     this.pool = new SlotPool(paths.dir, options.ringSize, (slot) => this.forgetSlot(slot));
     this.cache = new ResultCache(options.cacheBytes);
+    this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes));
   }
 
   get id(): string {
@@ -107,9 +108,7 @@ export class Session extends EventEmitter<SessionEvents> {
     sweepStaleSessionDirs();
     const { id, dir } = createSessionDir();
     const paths: SessionPaths = { id, dir, socket: join(dir, 'control.sock') };
-    let session: Session | undefined;
-    const server = new ControlServer(paths, (node, request) => session!.allocate(node, request.port, request.bytes));
-    session = new Session(paths, pipeline, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, byName.get(n.operator)!])), server, {
+    const session = new Session(paths, pipeline, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, byName.get(n.operator)!])), {
       timeoutMs: options.timeoutMs ?? 120_000,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
       ringSize: options.ringSize ?? 3,
@@ -118,7 +117,7 @@ export class Session extends EventEmitter<SessionEvents> {
     open.add(session);
     installExitHook();
     try {
-      await server.listen();
+      await session.server.listen();
       await session.startWorkers(pipeline.order);
     } catch (error) {
       await session.close();

@@ -14,18 +14,19 @@ const MIN_SLOT = 64 * 1024 + PAGE;
 export class Slot {
   refs = 0;
   granted = false;
-  pinned = false;
+  /** pins by the result cache and by nodes keeping a frame aside for reuse; a pinned slot is not in flight */
+  pins = 0;
   constructor(
     readonly name: string,
     public size: number,
   ) {}
 
   get free(): boolean {
-    return this.refs === 0 && !this.granted && !this.pinned;
+    return this.refs === 0 && !this.granted && this.pins === 0;
   }
 
   get inFlight(): boolean {
-    return !this.pinned && (this.granted || this.refs > 0);
+    return this.pins === 0 && (this.granted || this.refs > 0);
   }
 }
 
@@ -117,16 +118,17 @@ export class PortRing {
   }
 
   pin(slot: Slot): void {
-    slot.pinned = true;
+    slot.pins++;
     this.changed(slot);
   }
 
   unpin(slot: Slot): void {
-    slot.pinned = false;
+    if (slot.pins <= 0) throw new Error(`slot ${slot.name} unpinned more often than pinned`);
+    slot.pins--;
     this.changed(slot);
   }
 
-  /** Forget every grant and hold (after a failed run); pinned frames stay. */
+  /** Forget every grant and hold (after a failed run); pins stay: their owners let go of them themselves. */
   reset(): void {
     for (const slot of this.slots) {
       slot.granted = false;

@@ -1,6 +1,35 @@
-// emflow bench (filled in below)
+// emflow bench
 import type { Command } from 'commander';
+import { FULL, QUICK, runBench, type BenchReport } from '../../bench/bench.js';
+
+const f = (n: number, digits = 2) => n.toFixed(digits);
+
+function table(r: BenchReport): string {
+  const mark = (met: boolean) => (met ? 'met' : 'NOT met');
+  return [
+    `emflow bench  (${r.machine.cpus} cpus, node ${r.machine.node}; medians)`,
+    ``,
+    `hand-off of a ${f(r.handoff.frameBytes / 2 ** 20, 0)} MiB float32 frame between two warm operator processes`,
+    `  shared-memory hand-off   ${f(r.handoff.handoffMs, 3)} ms`,
+    `  Buffer.copy (memcpy)     ${f(r.handoff.memcpyMs, 3)} ms   hand-off = ${f(r.handoff.ratioToMemcpy, 3)} × memcpy  (${r.handoff.target}: ${mark(r.handoff.met)})`,
+    `  file passing on tmpfs    ${f(r.handoff.filePassingMs, 3)} ms   hand-off = ${f(r.handoff.ratioToFilePassing, 4)} × file passing`,
+    ``,
+    `tiny frame round trip through one operator   ${f(r.roundTrip.medianUs, 1)} µs  (${r.roundTrip.target}: ${mark(r.roundTrip.met)})`,
+    ``,
+    `synthetic → scale ×3 → sink on ${r.chain.side}×${r.chain.side} float32, ${r.chain.frames} frames`,
+    `  pipelined, 5 processes   ${f(r.chain.pipelineFps)} frames/s`,
+    `  single process           ${f(r.chain.singleProcessFps)} frames/s   ratio ${f(r.chain.ratio)}  (${r.chain.target}: ${mark(r.chain.met)})`,
+  ].join('\n');
+}
 
 export function benchCommand(program: Command): void {
-  program.command('bench').description('data-plane benchmark').option('--json').action(() => {});
+  program
+    .command('bench')
+    .description('measure the data plane: 64 MB hand-off, tiny-frame round trip, 4-stage chain throughput')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
+    .action(async (options: { json?: boolean; quick?: boolean }) => {
+      const report = await runBench(options.quick ? QUICK : FULL, (step) => process.stderr.write(`bench: ${step}…\n`));
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : table(report) + '\n');
+    });
 }

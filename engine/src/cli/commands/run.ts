@@ -71,7 +71,8 @@ export function runCommand(program: Command): void {
       const document = await loadPipeline(file);
       applySettings(document, flags.set, file);
 
-      const session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs }).catch((error: unknown) => {
+      // one run per session: nothing to re-use, so no frame is kept beyond its consumers
+      const session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
       });
       const interrupt = () => {

@@ -1,0 +1,243 @@
+// `emflow bench`: the data plane measured against references taken in the same run, as medians over trials.
+import { fork } from 'node:child_process';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { allocateTyped, NDArray, operatorDefinition, type DType, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
+import { median } from '../session/run.js';
+import { Session } from '../session/session.js';
+import { shmRoot } from '../session/session-dir.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benchOperators = resolve(here, '..', '..', 'bench-operators');
+
+export interface BenchSizes {
+  /** elements of the hand-off frame (float32) */
+  handoffElements: number;
+  handoffFrames: number;
+  tinyFrames: number;
+  chainSide: number;
+  chainFrames: number;
+  trials: number;
+}
+
+export const FULL: BenchSizes = { handoffElements: 16 << 20, handoffFrames: 12, tinyFrames: 2000, chainSide: 4096, chainFrames: 6, trials: 3 };
+export const QUICK: BenchSizes = { handoffElements: 1 << 20, handoffFrames: 5, tinyFrames: 200, chainSide: 512, chainFrames: 3, trials: 1 };
+
+export interface BenchReport {
+  machine: { cpus: number; node: string };
+  handoff: { frameBytes: number; handoffMs: number; memcpyMs: number; filePassingMs: number; ratioToMemcpy: number; ratioToFilePassing: number; target: string; met: boolean };
+  roundTrip: { medianUs: number; frames: number; target: string; met: boolean };
+  chain: { side: number; frames: number; pipelineFps: number; singleProcessFps: number; ratio: number; target: string; met: boolean };
+}
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+
+function time(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return ms(process.hrtime.bigint() - t0);
+}
+
+function pipelineOf(nodes: { id: string; operator: string; params?: Record<string, unknown> }[], edges: [string, string, string, string][]) {
+  return {
+    emflow: 1,
+    nodes: nodes.map((n) => ({ params: {}, ...n })),
+    edges: edges.map(([fn, fp, tn, tp]) => ({ from: { node: fn, port: fp }, to: { node: tn, port: tp } })),
+  };
+}
+
+async function withSession<T>(runtime: ProcessRuntime, pipeline: object, ringSize: number, use: (session: Session) => Promise<T>): Promise<T> {
+  const session = await Session.open({ pipeline, runtime, ringSize, cacheBytes: 0 });
+  try {
+    return await use(session);
+  } finally {
+    await session.close();
+  }
+}
+
+/** In-process Buffer.copy of the frame: the reference every hand-off is compared with. */
+function memcpy(bytes: number, trials: number): number {
+  const source = Buffer.alloc(bytes, 1);
+  const target = Buffer.alloc(bytes);
+  source.copy(target);
+  return median(Array.from({ length: trials }, () => time(() => source.copy(target))));
+}
+
+/** The file-passing baseline: write the frame to a tmpfs file, read it in another process into a buffer it already has. */
+async function filePassing(bytes: number, trials: number): Promise<number> {
+  const path = join(shmRoot(), `emflow-bench-${process.pid}.bin`);
+  const reader = fork(join(here, 'file-reader.js'), [path, String(bytes)], { stdio: 'ignore' });
+  const replies: ((doneAt: bigint) => void)[] = [];
+  reader.on('message', (doneAt: string) => replies.shift()?.(BigInt(doneAt)));
+  await new Promise<void>((ready) => reader.once('message', () => ready()));
+  const frame = Buffer.alloc(bytes, 2);
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i <= trials; i++) {
+      const done = new Promise<bigint>((r) => replies.push(r));
+      const t0 = process.hrtime.bigint();
+      const fd = openSync(path, 'w');
+      writeSync(fd, frame);
+      closeSync(fd);
+      reader.send('read');
+      const doneAt = await done;
+      if (i > 0) samples.push(ms(doneAt - t0)); // the first pass allocates the file's pages
+    }
+  } finally {
+    reader.kill();
+    unlinkSync(path);
+  }
+  return median(samples);
+}
+
+async function handoff(runtime: ProcessRuntime, sizes: BenchSizes): Promise<number> {
+  const pipeline = pipelineOf(
+    [
+      { id: 'writer', operator: 'bench-writer', params: { size: sizes.handoffElements, count: sizes.handoffFrames } },
+      { id: 'reader', operator: 'bench-reader' },
+    ],
+    [['writer', 'data', 'reader', 'data']],
+  );
+  // one slot: the writer waits for the reader, so the time measured is the hand-off alone, with no queueing
+  return withSession(runtime, pipeline, 1, async (session) => {
+    const samples: number[] = [];
+    for (let trial = 0; trial < sizes.trials; trial++) {
+      await session.run({
+        onFrame: ({ index, frame }) => {
+          if (index >= 2) samples.push((frame as { value: number }).value / 1e6); // the first frames create and map the slots
+        },
+      });
+    }
+    return median(samples);
+  });
+}
+
+async function roundTrip(runtime: ProcessRuntime, sizes: BenchSizes): Promise<number> {
+  const pipeline = pipelineOf(
+    [
+      { id: 'tiny', operator: 'bench-tiny', params: { count: sizes.tinyFrames } },
+      { id: 'echo', operator: 'bench-echo' },
+      { id: 'sink', operator: 'bench-sink' },
+    ],
+    [
+      ['tiny', 'data', 'echo', 'data'],
+      ['echo', 'data', 'sink', 'data'],
+    ],
+  );
+  return withSession(runtime, pipeline, 3, async (session) => {
+    await session.run();
+    const medians: number[] = [];
+    for (let trial = 0; trial < sizes.trials; trial++) medians.push((await session.run()).nodes.echo.medianMs);
+    return median(medians) * 1000;
+  });
+}
+
+const chainNodes = (sizes: BenchSizes) => [
+  { id: 'source', operator: 'synthetic', params: { pattern: 'noise', width: sizes.chainSide, height: sizes.chainSide, count: sizes.chainFrames, seed: 1 } },
+  { id: 'scale1', operator: 'scale', params: { a: 1.5, b: 0.25 } },
+  { id: 'scale2', operator: 'scale', params: { a: 0.5, b: -1 } },
+  { id: 'scale3', operator: 'scale', params: { a: 2, b: 0 } },
+  { id: 'sink', operator: 'bench-sink' },
+];
+
+async function chainPipelined(runtime: ProcessRuntime, sizes: BenchSizes): Promise<number> {
+  const nodes = chainNodes(sizes);
+  const edges = nodes.slice(1).map((n, i): [string, string, string, string] => [nodes[i].id, 'image', n.id, n.id === 'sink' ? 'data' : 'image']);
+  return withSession(runtime, pipelineOf(nodes, edges), 3, async (session) => {
+    await session.run({ frames: 1 }); // warm: slots created and mapped
+    const rates: number[] = [];
+    for (let trial = 0; trial < sizes.trials; trial++) rates.push(sizes.chainFrames / ((await session.run()).wallMs / 1000));
+    return median(rates);
+  });
+}
+
+/** A ProcessContext for calling an operator in-process: outputs go to buffers reused frame after frame, as slots are. */
+function localContext(node: string): ProcessContext & { frame: number } {
+  const buffers = new Map<string, NDArray>();
+  return {
+    node,
+    frame: 0,
+    alloc(port: string, dtype: DType, shape: readonly number[], meta: FrameMeta = {}) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      let buffer = buffers.get(port);
+      if (!buffer || buffer.dtype !== dtype || buffer.size !== size) buffers.set(port, (buffer = new NDArray(allocateTyped(dtype, size), [size], {}, dtype)));
+      return new NDArray(buffer.data, shape, meta, dtype);
+    },
+  };
+}
+
+/** The same chain, the same operator code, called one after another in this process: no IPC, no shared memory. */
+async function chainSingleProcess(runtime: ProcessRuntime, sizes: BenchSizes): Promise<number> {
+  const { operators } = await runtime.catalog();
+  const nodes = chainNodes(sizes);
+  const instances = [];
+  for (const node of nodes) {
+    const info = operators.find((o) => o.spec.name === node.operator)!;
+    await import(pathToFileURL(runtime.modulePath(info)!).href);
+    instances.push({ node, ctx: localContext(node.id), op: await operatorDefinition(node.operator)!.instantiate() });
+  }
+  const [source, ...rest] = instances;
+  const once = async (frames: number) => {
+    const started = process.hrtime.bigint();
+    const params = { ...source.node.params, count: frames };
+    let index = 0;
+    for (const out of source.op.process({}, params, source.ctx) as Iterable<{ image: NDArray }>) {
+      let frame = out.image;
+      for (const stage of rest) {
+        stage.ctx.frame = index;
+        const result = (await stage.op.process(stage.node.operator === 'bench-sink' ? { data: frame } : { image: frame }, stage.node.params ?? {}, stage.ctx)) as { image?: NDArray };
+        if (result.image) frame = result.image;
+      }
+      source.ctx.frame = ++index;
+    }
+    return frames / (ms(process.hrtime.bigint() - started) / 1000);
+  };
+  await once(1);
+  const rates: number[] = [];
+  for (let trial = 0; trial < sizes.trials; trial++) rates.push(await once(sizes.chainFrames));
+  return median(rates);
+}
+
+export async function runBench(sizes: BenchSizes, say: (step: string) => void = () => {}): Promise<BenchReport> {
+  const runtime = new ProcessRuntime({ operatorDirs: [benchOperators, ...defaultOperatorDirs()] });
+  const bytes = sizes.handoffElements * 4;
+  say('memcpy reference');
+  const memcpyMs = memcpy(bytes, Math.max(5, sizes.trials * 5));
+  say('file-passing baseline');
+  const filePassingMs = await filePassing(bytes, Math.max(3, sizes.trials * 3));
+  say('shared-memory hand-off between two operator processes');
+  const handoffMs = await handoff(runtime, sizes);
+  say('tiny-frame round trip through one operator');
+  const medianUs = await roundTrip(runtime, sizes);
+  say('4-stage chain, pipelined across processes');
+  const pipelineFps = await chainPipelined(runtime, sizes);
+  say('4-stage chain, single process');
+  const singleProcessFps = await chainSingleProcess(runtime, sizes);
+  return {
+    machine: { cpus: cpus().length, node: process.version },
+    handoff: {
+      frameBytes: bytes,
+      handoffMs,
+      memcpyMs,
+      filePassingMs,
+      ratioToMemcpy: handoffMs / memcpyMs,
+      ratioToFilePassing: handoffMs / filePassingMs,
+      target: 'hand-off ≤ 0.2 × memcpy',
+      met: handoffMs <= 0.2 * memcpyMs,
+    },
+    roundTrip: { medianUs, frames: sizes.tinyFrames, target: '≤ 200 µs', met: medianUs <= 200 },
+    chain: {
+      side: sizes.chainSide,
+      frames: sizes.chainFrames,
+      pipelineFps,
+      singleProcessFps,
+      ratio: pipelineFps / singleProcessFps,
+      target: 'pipelined ≥ 0.7 × single process',
+      met: pipelineFps >= 0.7 * singleProcessFps,
+    },
+  };
+}

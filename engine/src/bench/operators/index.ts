@@ -1,0 +1,83 @@
+// Operators used only by `emflow bench`: they do as little as possible, so the data plane is what is measured.
+import { json, operator, type NDArray, type ProcessContext } from '@emflow/sdk';
+
+const now = () => process.hrtime.bigint().toString(); // CLOCK_MONOTONIC: comparable across processes
+
+@operator({
+  name: 'bench-writer',
+  version: '1.0.0',
+  description: 'Writes `count` float32 frames of `size` elements straight into its slot and stamps when it was done.',
+  outputs: { data: { type: 'spectrum' } },
+  params: { size: { type: 'integer', minimum: 1, default: 16777216 }, count: { type: 'integer', minimum: 1, default: 10 } },
+})
+export class BenchWriter {
+  *process(_inputs: Record<string, never>, { size, count }: { size: number; count: number }, ctx: ProcessContext) {
+    for (let i = 0; i < count; i++) {
+      const frame = ctx.alloc('data', 'float32', [size]);
+      frame.data.fill(i);
+      frame.meta.doneAt = now();
+      yield { data: frame };
+    }
+  }
+}
+
+@operator({
+  name: 'bench-reader',
+  version: '1.0.0',
+  description: 'Reports how long after the writer was done it held a view of the frame (ns).',
+  inputs: { data: { type: 'spectrum' } },
+  outputs: { latency: { type: 'scalar' } },
+})
+export class BenchReader {
+  process({ data }: { data: NDArray }) {
+    const held = process.hrtime.bigint();
+    if (data.data[data.size - 1] !== data.meta.frame) throw new Error(`frame ${data.meta.frame} holds ${data.data[data.size - 1]}`);
+    return { latency: json(Number(held - BigInt(data.meta.doneAt as string))) };
+  }
+}
+
+@operator({
+  name: 'bench-tiny',
+  version: '1.0.0',
+  description: 'Emits `count` tiny frames (16 float32).',
+  outputs: { data: { type: 'spectrum' } },
+  params: { count: { type: 'integer', minimum: 1, default: 1000 } },
+})
+export class BenchTiny {
+  *process(_inputs: Record<string, never>, { count }: { count: number }, ctx: ProcessContext) {
+    for (let i = 0; i < count; i++) {
+      const frame = ctx.alloc('data', 'float32', [16]);
+      frame.data.fill(i);
+      yield { data: frame };
+    }
+  }
+}
+
+@operator({
+  name: 'bench-echo',
+  version: '1.0.0',
+  description: 'Returns a copy of its input frame.',
+  inputs: { data: { type: 'ndarray' } },
+  outputs: { data: { type: 'ndarray', sameAs: 'data' } },
+})
+export class BenchEcho {
+  process({ data }: { data: NDArray }, _params: Record<string, never>, ctx: ProcessContext) {
+    const out = ctx.alloc('data', data.dtype, data.shape);
+    out.data.set(data.data);
+    return { data: out };
+  }
+}
+
+@operator({
+  name: 'bench-sink',
+  version: '1.0.0',
+  description: 'Consumes frames: reads one element of each.',
+  inputs: { data: { type: 'ndarray' } },
+  outputs: {},
+})
+export class BenchSink {
+  process({ data }: { data: NDArray }) {
+    if (Number.isNaN(data.data[0])) throw new Error('NaN frame');
+    return {};
+  }
+}
