@@ -1,0 +1,133 @@
+// Frames through Arrow IPC: every dtype round-trips, arrays are written in place and read as views,
+// the layout is Arrow's canonical fixed_shape_tensor, and broken bytes are refused with a clear message.
+import { describe, expect, it } from 'vitest';
+import { tableFromArrays, tableFromIPC, FixedSizeList } from 'apache-arrow';
+import {
+  decodeFrame,
+  DTYPES,
+  encodeFrame,
+  encodeFrameInto,
+  encodedSizeOf,
+  FrameError,
+  json,
+  NDArray,
+  slotBytesForArray,
+  table,
+  TENSOR_BODY_OFFSET,
+  viewTyped,
+  frameMismatch,
+  halfToNumber,
+} from '@emflow/sdk';
+
+describe('N-D arrays', () => {
+  it.each(DTYPES)('%s round-trips with shape, values and metadata', (dtype) => {
+    const array = NDArray.zeros(dtype, [2, 3, 4], { pixelSize: [1.5, 1.5, 2], units: 'Å', source: 'x.mrc', frame: 7 });
+    array.data.forEach((_, i) => (array.data[i] = (i * 3) % 100));
+    const back = decodeFrame(encodeFrame(array)) as NDArray;
+    expect([back.kind, back.dtype, back.shape]).toEqual(['ndarray', dtype, [2, 3, 4]]);
+    expect(Array.from(back.data)).toEqual(Array.from(array.data));
+    expect(back.meta).toEqual({ pixelSize: [1.5, 1.5, 2], units: 'Å', source: 'x.mrc', frame: 7 });
+  });
+
+  it('is a one-row FixedSizeList column with the canonical fixed_shape_tensor extension', () => {
+    const bytes = encodeFrame(new NDArray(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]));
+    const t = tableFromIPC(bytes);
+    const field = t.schema.fields[0];
+    expect(field.name).toBe('data');
+    expect(field.type).toBeInstanceOf(FixedSizeList);
+    expect((field.type as FixedSizeList).listSize).toBe(6);
+    expect(String((field.type as FixedSizeList).children[0].type)).toBe('Float32');
+    expect(field.metadata.get('ARROW:extension:name')).toBe('arrow.fixed_shape_tensor');
+    expect(JSON.parse(field.metadata.get('ARROW:extension:metadata')!)).toEqual({ shape: [2, 3] });
+    expect(t.numRows).toBe(1);
+    expect(Array.from(t.getChildAt(0)!.get(0)!)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('leaves values written into a slot where they are and reads them back as a view of the same memory', () => {
+    const slot = new Uint8Array(slotBytesForArray('float32', [64, 64]));
+    const values = viewTyped('float32', slot.buffer, TENSOR_BODY_OFFSET, 64 * 64) as Float32Array;
+    values.forEach((_, i) => (values[i] = i / 7));
+    const before = Float32Array.from(values);
+    const placed = encodeFrameInto(new NDArray(values, [64, 64]), slot)!;
+    expect(placed.offset + placed.length).toBeLessThanOrEqual(slot.byteLength);
+    expect(placed.offset % 8).toBe(0);
+    const back = decodeFrame(slot.subarray(placed.offset, placed.offset + placed.length)) as NDArray;
+    expect(back.data.buffer).toBe(slot.buffer);
+    expect(back.data.byteOffset).toBe(TENSOR_BODY_OFFSET);
+    expect(Array.from(back.data)).toEqual(Array.from(before));
+  });
+
+  it('copies values that live elsewhere behind the header, and reports a slot that is too small', () => {
+    const array = new NDArray(Float64Array.of(1, 2, 3), [3]);
+    const slot = new Uint8Array(encodedSizeOf(array));
+    const placed = encodeFrameInto(array, slot)!;
+    expect(Array.from((decodeFrame(slot.subarray(placed.offset, placed.offset + placed.length)) as NDArray).data)).toEqual([1, 2, 3]);
+    expect(encodeFrameInto(new NDArray(new Float32Array(1000), [1000]), new Uint8Array(2000))).toBeUndefined();
+  });
+
+  it('carries float16 as raw half bits and widens them on request', () => {
+    const back = decodeFrame(encodeFrame(new NDArray(Uint16Array.of(0x3c00, 0xc000, 0x7c00, 0x0001), [4], {}, 'float16'))) as NDArray;
+    expect(back.dtype).toBe('float16');
+    expect(Array.from(back.values())).toEqual([1, -2, Infinity, 2 ** -24]);
+    expect(halfToNumber(0x7e00)).toBeNaN();
+  });
+
+  it('handles empty and scalar-shaped arrays', () => {
+    const empty = decodeFrame(encodeFrame(new NDArray(new Float32Array(0), [0, 5]))) as NDArray;
+    expect([empty.shape, empty.size]).toEqual([[0, 5], 0]);
+    const scalar = decodeFrame(encodeFrame(new NDArray(Int32Array.of(42), []))) as NDArray;
+    expect([scalar.shape, Array.from(scalar.data)]).toEqual([[], [42]]);
+  });
+
+  it('refuses a shape that does not match the data', () => {
+    expect(() => new NDArray(new Float32Array(5), [2, 3])).toThrow('NDArray: shape [2, 3] needs 6 elements, data has 5');
+    expect(() => new NDArray(new Float32Array(0), [-1, 0])).toThrow('must be non-negative integers');
+  });
+});
+
+describe('tables and JSON values', () => {
+  it('round-trip tables with their columns and frame metadata', () => {
+    const t = tableFromArrays({ x: Float64Array.of(1.5, 2.5), y: Float64Array.of(3, 4), height: Float32Array.of(9, 8) });
+    const back = decodeFrame(encodeFrame(table(t, { frame: 3 })));
+    expect(back.kind).toBe('table');
+    if (back.kind !== 'table') return;
+    expect(back.table.schema.fields.map((f) => f.name)).toEqual(['x', 'y', 'height']);
+    expect(Array.from(back.table.getChild('x')!.toArray())).toEqual([1.5, 2.5]);
+    expect(back.meta).toEqual({ frame: 3 });
+  });
+
+  it('round-trip JSON values', () => {
+    const back = decodeFrame(encodeFrame(json({ mean: 1.25, list: [1, 'two', null] }, { frame: 1 })));
+    expect(back).toMatchObject({ kind: 'json', value: { mean: 1.25, list: [1, 'two', null] }, meta: { frame: 1 } });
+  });
+
+  it('refuses a value that is not JSON', () => {
+    expect(() => encodeFrame(json(undefined))).toThrow('json frame: value is not JSON-serialisable');
+  });
+});
+
+describe('broken bytes', () => {
+  it('are not an Arrow stream', () => {
+    expect(() => decodeFrame(new TextEncoder().encode('hello, this is not arrow'))).toThrow(FrameError);
+    expect(() => decodeFrame(new Uint8Array(3))).toThrow(/not an Arrow IPC stream|no schema fields/);
+  });
+
+  it('a tensor whose shape disagrees with its list size', () => {
+    const bytes = encodeFrame(new NDArray(new Float32Array(6), [2, 3]));
+    // same length, so every offset in the stream stays valid: only the declared shape lies
+    const patched = Buffer.from(Buffer.from(bytes).toString('latin1').replace('{"shape":[2,3]}', '{"shape":[3,3]}'), 'latin1');
+    expect(() => decodeFrame(patched)).toThrow('array frame: shape [3, 3] has 9 elements, the list holds 6');
+  });
+});
+
+describe('port types', () => {
+  it('say why a frame does not fit', () => {
+    const image = new NDArray(new Float32Array(6), [2, 3]);
+    expect(frameMismatch(image, 'image2d')).toBeUndefined();
+    expect(frameMismatch(image, 'ndarray')).toBeUndefined();
+    expect(frameMismatch(image, 'volume3d')).toBe('expected volume3d (a 3-D array), got a 2-D array');
+    expect(frameMismatch(json(1), 'scalar')).toBeUndefined();
+    expect(frameMismatch(json('x'), 'scalar')).toBe('expected scalar (a number), got string');
+    expect(frameMismatch(json(1), 'table')).toBe('expected table, got a json frame');
+  });
+});
