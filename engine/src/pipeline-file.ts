@@ -1,5 +1,6 @@
 // Reading pipeline documents from disk, with errors that name the file and the place in it.
 import { readFile } from 'node:fs/promises';
+import { parse as parseTolerant, printParseErrorCode, type ParseError } from 'jsonc-parser';
 
 /** A user mistake in an input file (unreadable, not JSON): reported as one line, no stack. */
 export class InputFileError extends Error {
@@ -12,14 +13,21 @@ function lineColumn(text: string, offset: number): string {
   return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
+/** What is wrong with a JSON text, and where: JSON.parse's own messages carry no reliable position. */
+function describeJsonError(text: string): string {
+  const errors: ParseError[] = [];
+  parseTolerant(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return 'not valid JSON';
+  const what = printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return `not valid JSON at ${lineColumn(text, first.offset)}: ${what}`;
+}
+
 export function parseJsonDocument(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const where = position ? ` at ${lineColumn(text, Number(position[1]))}` : '';
-    throw new InputFileError(`${file}: not valid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+  } catch {
+    throw new InputFileError(`${file}: ${describeJsonError(text)}`);
   }
 }
 

@@ -71,16 +71,26 @@ export function runCommand(program: Command): void {
       const document = await loadPipeline(file);
       applySettings(document, flags.set, file);
 
+      // Ctrl-C at any point stops the operators and removes the session's shared memory before exiting
+      let session: Session | undefined;
+      let interrupted = false;
+      const interrupt = () => {
+        if (interrupted) return;
+        interrupted = true;
+        process.stderr.write('\nemflow: interrupted, stopping operators\n');
+        if (session) void session.close().finally(() => process.exit(EXIT.interrupted));
+      };
+      process.on('SIGINT', interrupt);
+      process.on('SIGTERM', interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
-      const session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
+      session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
+        if (interrupted) process.exit(EXIT.interrupted);
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
       });
-      const interrupt = () => {
-        process.stderr.write('\nemflow: interrupted, stopping operators\n');
-        void session.close().finally(() => process.exit(EXIT.interrupted));
-      };
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
+      if (interrupted) {
+        await session.close();
+        process.exit(EXIT.interrupted);
+      }
       const operators = new Map(session.pipeline.document.nodes.map((n) => [n.id, n.operator]));
       const progress = createProgress(
         session.pipeline.order.map((id) => ({ id, operator: operators.get(id)! })),
@@ -102,6 +112,7 @@ export function runCommand(program: Command): void {
         }
       } catch (error) {
         progress.stop();
+        if (interrupted) return; // the interrupt handler reports and exits
         if (flags.json) {
           const failure = error instanceof RunError ? error.failure : { detail: (error as Error).message };
           process.stdout.write(JSON.stringify({ ok: false, pipeline: file, runtime: flags.runtime, error: { message: (error as Error).message, ...failure }, outputs: written }) + '\n');

@@ -1,0 +1,182 @@
+// The emflow command as a user runs it: exit codes, messages, --json, --out files checked with NumPy, Ctrl-C.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { synthesize } from '../operators/synthetic/src/patterns.js';
+import { gaussianFilter2d } from '../operators/gaussian-blur/src/blur.js';
+import { expectNoLeaks, processesOf, referenceStats, root } from './helpers.js';
+
+const cli = join(root, 'engine/dist/cli/main.js');
+const python = process.env.EMFLOW_PYTHON ?? 'python3';
+
+function emflow(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'emflow-cli-'));
+function file(name: string, text: string): string {
+  const path = join(scratch(), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('emflow validate', () => {
+  it('exits 0 for the example pipelines', () => {
+    const result = emflow('validate', 'pipelines/blur-stats.json', 'pipelines/lattice-branches.json');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('pipelines/blur-stats.json: valid');
+  });
+
+  it('exits 1 with one line per problem, each starting with its JSON pointer', () => {
+    const bad = file(
+      'bad.json',
+      JSON.stringify({
+        emflow: 1,
+        nodes: [
+          { id: 'src', operator: 'synthetic', params: { width: 0 } },
+          { id: 'blur', operator: 'gaussian-blurr' },
+        ],
+        edges: [{ from: { node: 'src', port: 'img' }, to: { node: 'blur', port: 'image' } }],
+      }),
+    );
+    const result = emflow('validate', bad);
+    expect(result.code).toBe(1);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      '/nodes/0/params/width: expected a value >= 1, got 0',
+      '/nodes/1/operator: unknown operator "gaussian-blurr" (see `emflow operators`)',
+      '/edges/0/from/port: node "src" (synthetic) has no output port "img" (outputs: image)',
+    ]);
+  });
+
+  it('exits 2 with one line for a file that is not JSON or does not exist', () => {
+    const broken = file('broken.json', '{\n  "emflow": 1,\n  "nodes": [,]\n}');
+    const result = emflow('validate', broken);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toMatch(new RegExp(`^emflow: ${broken}: not valid JSON at line 3, column \\d+: .+$`));
+    const missing = emflow('validate', '/nonexistent.json');
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, 'emflow: /nonexistent.json: cannot read pipeline: no such file']);
+    expect(emflow('validate').code).toBe(2);
+  });
+});
+
+describe('emflow run', () => {
+  it('prints the run report as JSON and writes unconsumed outputs that NumPy reads back exactly', () => {
+    const out = scratch();
+    const result = emflow('run', 'pipelines/lattice-branches.json', '--json', '--out', out, '--set', 'blur.sigma=2');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ ok: true, runtime: 'process', nodes: { lattice: { frames: 2, cached: false }, blur: { frames: 2 }, contrast: { frames: 2 } } });
+    expect(readdirSync(out).sort()).toEqual([
+      'blur_stats.stats.0.json',
+      'blur_stats.stats.1.json',
+      'contrast.image.0.npy',
+      'contrast.image.1.npy',
+      'raw_stats.stats.0.json',
+      'raw_stats.stats.1.json',
+    ]);
+    // NumPy reads our .npy; compare with blur and scale recomputed here from the source image
+    const blurred = gaussianFilter2d(synthesize('lattice', 128, 96, 3, 1), 128, 96, 2);
+    const expected = Array.from(blurred, (v) => Math.fround(10 * v - 0.5));
+    const loaded = JSON.parse(
+      execFileSync(python, ['-c', `import numpy, json, sys; a = numpy.load(sys.argv[1]); print(json.dumps({"dtype": str(a.dtype), "shape": a.shape, "values": a.ravel().tolist()}))`, join(out, 'contrast.image.1.npy')], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }),
+    );
+    expect([loaded.dtype, loaded.shape]).toEqual(['float32', [96, 128]]);
+    expect(loaded.values).toEqual(expected);
+    const stats = JSON.parse(readFileSync(join(out, 'raw_stats.stats.0.json'), 'utf8'));
+    const reference = referenceStats(synthesize('lattice', 128, 96, 3, 0));
+    expect(stats.mean).toBeCloseTo(reference.mean, 9);
+    expect(stats.max).toBe(reference.max);
+  });
+
+  it('fails with exit 1 and one paragraph naming the node when an operator fails', () => {
+    const pipeline = file(
+      'fails.json',
+      JSON.stringify({
+        emflow: 1,
+        nodes: [
+          { id: 'src', operator: 'synthetic', params: { width: 8, height: 8, count: 3 } },
+          { id: 'bad', operator: 'test-faulty', params: { mode: 'throw', at: 2 } },
+        ],
+        edges: [{ from: { node: 'src', port: 'image' }, to: { node: 'bad', port: 'image' } }],
+      }),
+    );
+    const result = spawnSync(process.execPath, [cli, 'run', pipeline], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, EMFLOW_OPERATORS_PATH: join(root, 'test/operators') },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('emflow: run failed: node "bad" (test-faulty) on frame 2: RangeError: deliberate failure at frame 2');
+  });
+
+  it('reports bad params with their pointer, and usage errors with exit 2', () => {
+    const result = emflow('run', 'pipelines/blur-stats.json', '--set', 'blur.sigma="wide"');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('pipelines/blur-stats.json: 1 problem\n/nodes/1/params/sigma: expected number, got "wide"');
+    expect(emflow('run', 'pipelines/blur-stats.json', '--set', 'nosuch.sigma=1')).toMatchObject({ code: 2, stderr: 'emflow: --set nosuch.sigma=1: pipelines/blur-stats.json has no node "nosuch" (nodes: src, blur, scale, stats)\n' });
+    expect(emflow('run', 'pipelines/blur-stats.json', '--frames', '0')).toMatchObject({ code: 2, stderr: 'emflow: --frames expects a positive integer, got "0"\n' });
+    expect(emflow('run', 'pipelines/blur-stats.json', '--bogus').code).toBe(2);
+  });
+
+  it('stops operators and removes its shared memory on Ctrl-C', async () => {
+    const long = file(
+      'long.json',
+      JSON.stringify({
+        emflow: 1,
+        nodes: [
+          { id: 'src', operator: 'synthetic', params: { pattern: 'gaussian-blobs', width: 512, height: 512, count: 100000 } },
+          { id: 'scale', operator: 'scale' },
+          { id: 'stats', operator: 'stats' },
+        ],
+        edges: [
+          { from: { node: 'src', port: 'image' }, to: { node: 'scale', port: 'image' } },
+          { from: { node: 'scale', port: 'image' }, to: { node: 'stats', port: 'image' } },
+        ],
+      }),
+    );
+    const before = new Set(readdirSync('/dev/shm'));
+    const child = spawn(process.execPath, [cli, 'run', long], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let dir: string | undefined;
+    for (let i = 0; i < 200 && !dir; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const fresh = readdirSync('/dev/shm').find((n) => n.startsWith('emflow-') && !before.has(n));
+      if (fresh && processesOf(`/dev/shm/${fresh}`).length === 3) dir = `/dev/shm/${fresh}`;
+    }
+    expect(dir).toBeDefined();
+    await new Promise((r) => setTimeout(r, 500)); // frames are flowing
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toContain('interrupted, stopping operators');
+    await expectNoLeaks(dir!);
+  });
+});
+
+describe('emflow operators', () => {
+  it('lists the shipped operators with their specs as JSON', () => {
+    const result = emflow('operators', '--json');
+    expect(result.code).toBe(0);
+    const { operators } = JSON.parse(result.stdout);
+    const names = operators.map((o: { spec: { name: string } }) => o.spec.name);
+    expect(names).toEqual(expect.arrayContaining(['synthetic', 'scale', 'gaussian-blur', 'stats']));
+    const blur = operators.find((o: { spec: { name: string } }) => o.spec.name === 'gaussian-blur');
+    expect(blur.spec.params.sigma).toMatchObject({ type: 'number', minimum: 0, default: 1, units: 'px' });
+    expect(blur.identity).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('explains every command with --help', () => {
+    for (const command of ['run', 'validate', 'operators', 'bench']) {
+      const result = emflow(command, '--help');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: emflow ${command}`);
+    }
+  });
+});
