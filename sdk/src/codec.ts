@@ -18,8 +18,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import { Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { arrowTypeOf, bytesPerElement, dtypeOfArrow, viewTyped, type DType } from './dtype.js';
 import { JsonFrame, NDArray, TableFrame, type Frame, type FrameMeta } from './frames.js';
 
@@ -87,15 +86,14 @@ function framedMessage(message: Message): Uint8Array {
  * Returns undefined when the frame does not fit.
  */
 function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefined {
-  const schema = tensorSchema(array);
-  const listType = schema.fields[0].type as FixedSizeList;
-  const values = makeData({ type: listType.children[0].type as DataType, length: array.size, nullCount: 0, data: array.data } as never);
-  const list = makeData({ type: listType, length: 1, nullCount: 0, child: values });
-  const batch = singleBatch(schema, [list]);
-  const assembled = VectorAssembler.assemble(batch);
-  const header = new RecordBatchHeader(1, assembled.nodes, assembled.bufferRegions, null);
-  const schemaBytes = framedMessage(Message.from(schema));
-  const batchBytes = framedMessage(Message.from(header, assembled.byteLength));
+  // The record batch of a one-row tensor column, described directly (what Arrow's VectorAssembler would
+  // produce: empty validity buffers, the values padded to 8 bytes), so no Arrow vectors are built per frame.
+  const valueBytes = array.data.byteLength;
+  const bodyLength = align(valueBytes, 8);
+  const regions = [new BufferRegion(0, 0), new BufferRegion(0, 0), new BufferRegion(0, bodyLength)];
+  const header = new RecordBatchHeader(1, [new FieldNode(1, 0), new FieldNode(array.size, 0)], regions, null);
+  const schemaBytes = framedMessage(Message.from(tensorSchema(array)));
+  const batchBytes = framedMessage(Message.from(header, bodyLength));
   const headerLength = schemaBytes.byteLength + batchBytes.byteLength;
 
   const inPlace =
@@ -103,21 +101,15 @@ function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefi
     array.data.byteOffset - target.byteOffset >= headerLength &&
     (array.data.byteOffset - target.byteOffset) % 8 === 0;
   const bodyStart = inPlace ? array.data.byteOffset - target.byteOffset : align(headerLength, 64);
-  const end = bodyStart + assembled.byteLength + EOS.length;
+  const end = bodyStart + bodyLength + EOS.length;
   if (end > target.byteLength) return undefined;
 
   const start = bodyStart - headerLength;
   target.set(schemaBytes, start);
   target.set(batchBytes, start + schemaBytes.byteLength);
-  assembled.bufferRegions.forEach((region, i) => {
-    const buffer = assembled.buffers[i];
-    const destination = target.byteOffset + bodyStart + region.offset;
-    const alreadyThere = buffer.buffer === target.buffer && buffer.byteOffset === destination;
-    if (buffer.byteLength > 0 && !alreadyThere) {
-      target.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), bodyStart + region.offset);
-    }
-  });
-  target.set(EOS, bodyStart + assembled.byteLength);
+  if (!inPlace) target.set(new Uint8Array(array.data.buffer, array.data.byteOffset, valueBytes), bodyStart);
+  target.fill(0, bodyStart + valueBytes, bodyStart + bodyLength);
+  target.set(EOS, bodyStart + bodyLength);
   return { offset: start, length: end - start };
 }
 
@@ -168,8 +160,8 @@ function parseMeta(schema: Schema): FrameMeta {
   throw new FrameError(`schema metadata ${META_KEY} is not a JSON object`);
 }
 
-function decodeArray(table: Table, meta: FrameMeta): NDArray {
-  const field = table.schema.fields[0];
+/** An N-D array from a tensor field and its values buffer (a view: no copy). */
+function arrayOf(field: Field, rows: number, values: { type: DataType; buffer: ArrayBufferLike; byteOffset: number; length: number }, meta: FrameMeta): NDArray {
   if (!(field.type instanceof FixedSizeList)) throw new FrameError(`array frame: column "${field.name}" is ${field.type}, expected FixedSizeList`);
   let shape: unknown;
   try {
@@ -178,19 +170,50 @@ function decodeArray(table: Table, meta: FrameMeta): NDArray {
     throw new FrameError('array frame: ARROW:extension:metadata is not JSON');
   }
   if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new FrameError('array frame: extension metadata has no valid "shape"');
-  if (table.numRows !== 1 || table.batches.length !== 1) throw new FrameError(`array frame: expected 1 row in 1 batch, got ${table.numRows} rows in ${table.batches.length}`);
-  const child = table.batches[0].data.children[0].children[0];
-  const dtype = dtypeOfArrow(child.type);
-  if (!dtype) throw new FrameError(`array frame: element type ${child.type} is not supported`);
+  if (rows !== 1) throw new FrameError(`array frame: expected 1 row, got ${rows}`);
+  const dtype = dtypeOfArrow(values.type);
+  if (!dtype) throw new FrameError(`array frame: element type ${values.type} is not supported`);
   const size = shape.reduce((a: number, b: number) => a * b, 1);
-  if (size !== child.length) throw new FrameError(`array frame: shape [${shape.join(', ')}] has ${size} elements, the list holds ${child.length}`);
-  const values = child.values as ArrayBufferView;
-  const data = viewTyped(dtype, values.buffer, values.byteOffset + child.offset * bytesPerElement(dtype), size);
-  return new NDArray(data, shape, meta, dtype);
+  if (size !== values.length) throw new FrameError(`array frame: shape [${shape.join(', ')}] has ${size} elements, the list holds ${values.length}`);
+  return new NDArray(viewTyped(dtype, values.buffer, values.byteOffset, size), shape, meta, dtype);
+}
+
+/** One IPC message at `at`: its decoded metadata and where its body starts. */
+function readMessage(bytes: Uint8Array, at: number): { message: Message; end: number } | undefined {
+  if (at + 8 > bytes.byteLength) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+  if (view.getInt32(0, true) !== -1) return undefined;
+  const length = view.getInt32(4, true);
+  if (length <= 0 || at + 8 + length > bytes.byteLength) return undefined;
+  return { message: Message.decode(bytes.subarray(at + 8, at + 8 + length)), end: at + 8 + length };
+}
+
+/**
+ * The common case read without building Arrow vectors: a tensor stream whose first two messages are the
+ * schema and an uncompressed record batch. Anything else returns undefined and goes through tableFromIPC.
+ */
+function decodeTensorDirect(bytes: Uint8Array): NDArray | undefined {
+  const first = readMessage(bytes, 0);
+  if (!first?.message.isSchema()) return undefined;
+  const schema = first.message.header() as Schema;
+  const field = schema.fields[0];
+  if (schema.fields.length !== 1 || field.metadata.get('ARROW:extension:name') !== TENSOR_EXTENSION || !(field.type instanceof FixedSizeList)) return undefined;
+  const second = readMessage(bytes, first.end);
+  if (!second?.message.isRecordBatch()) return undefined;
+  const batch = second.message.header() as RecordBatchHeader;
+  const region = batch.buffers[2];
+  const child = batch.nodes[1];
+  if (batch.compression || !region || !child || batch.nodes[0].nullCount || child.nullCount) return undefined;
+  const dtype = dtypeOfArrow(field.type.children[0].type);
+  const byteOffset = bytes.byteOffset + second.end + region.offset;
+  if (!dtype || byteOffset % bytesPerElement(dtype) || second.end + region.offset + child.length * bytesPerElement(dtype) > bytes.byteLength) return undefined;
+  return arrayOf(field, batch.length, { type: field.type.children[0].type, buffer: bytes.buffer, byteOffset, length: child.length }, parseMeta(schema));
 }
 
 /** Decode Arrow IPC stream bytes into a frame. Array values are views into `bytes` when it is 8-byte aligned. */
 export function decodeFrame(bytes: Uint8Array): Frame {
+  const direct = decodeTensorDirect(bytes);
+  if (direct) return direct;
   let table: Table;
   try {
     table = tableFromIPC(bytes);
@@ -201,7 +224,14 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const meta = parseMeta(table.schema);
   const kind = table.schema.metadata.get(KIND_KEY);
   const tensor = table.schema.fields[0].metadata.get('ARROW:extension:name') === TENSOR_EXTENSION;
-  if (kind === 'ndarray' || (kind === undefined && tensor)) return decodeArray(table, meta);
+  if (kind === 'ndarray' || (kind === undefined && tensor)) {
+    if (table.batches.length !== 1) throw new FrameError(`array frame: expected 1 batch, got ${table.batches.length}`);
+    const values = table.batches[0].data.children[0].children[0];
+    const view = values.values as ArrayBufferView;
+    const dtype = dtypeOfArrow(values.type);
+    const itemBytes = dtype ? bytesPerElement(dtype) : 1;
+    return arrayOf(table.schema.fields[0], table.numRows, { type: values.type, buffer: view.buffer, byteOffset: view.byteOffset + values.offset * itemBytes, length: values.length }, meta);
+  }
   if (kind === 'json') {
     const text: unknown = table.numRows === 1 ? table.getChildAt(0)?.get(0) : undefined;
     if (typeof text !== 'string') throw new FrameError('json frame: expected one Utf8 row');

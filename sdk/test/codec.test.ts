@@ -1,7 +1,7 @@
 // Frames through Arrow IPC: every dtype round-trips, arrays are written in place and read as views,
 // the layout is Arrow's canonical fixed_shape_tensor, and broken bytes are refused with a clear message.
 import { describe, expect, it } from 'vitest';
-import { tableFromArrays, tableFromIPC, FixedSizeList } from 'apache-arrow';
+import { Field, FixedSizeList, Float32, makeData, RecordBatch, Schema, Struct, Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import {
   decodeFrame,
   DTYPES,
@@ -41,6 +41,21 @@ describe('N-D arrays', () => {
     expect(JSON.parse(field.metadata.get('ARROW:extension:metadata')!)).toEqual({ shape: [2, 3] });
     expect(t.numRows).toBe(1);
     expect(Array.from(t.getChildAt(0)!.get(0)!)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('is byte for byte what Arrow\'s own IPC writer produces for the same table', () => {
+    const values = Float32Array.of(1.5, -2, 3, 4, 5, 6);
+    const meta = { units: 'Å', frame: 2 };
+    const listType = new FixedSizeList(6, new Field('item', new Float32(), false));
+    const extension = new Map([
+      ['ARROW:extension:name', 'arrow.fixed_shape_tensor'],
+      ['ARROW:extension:metadata', JSON.stringify({ shape: [2, 3] })],
+    ]);
+    const schema = new Schema([new Field('data', listType, false, extension)], new Map([['emflow.kind', 'ndarray'], ['emflow.meta', JSON.stringify(meta)]]));
+    const list = makeData({ type: listType, length: 1, nullCount: 0, child: makeData({ type: new Float32(), length: 6, nullCount: 0, data: values }) });
+    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children: [list] }));
+    const arrows = tableToIPC(new Table(batch), 'stream');
+    expect(Buffer.from(encodeFrame(new NDArray(values, [2, 3], meta)))).toEqual(Buffer.from(arrows));
   });
 
   it('leaves values written into a slot where they are and reads them back as a view of the same memory', () => {
