@@ -146,3 +146,21 @@ describe('port types', () => {
     expect(frameMismatch(json(1), 'table')).toBe('expected table, got a json frame');
   });
 });
+
+describe('.npy files', () => {
+  it('round-trip every dtype with shape, and name the file when broken', async () => {
+    const { npyHeader, decodeNpy } = await import('@emflow/sdk');
+    for (const dtype of DTYPES) {
+      const array = NDArray.zeros(dtype, [3, 5]);
+      array.data.forEach((_, i) => (array.data[i] = i));
+      const header = npyHeader(array);
+      expect(header.byteLength % 64).toBe(0);
+      const file = Buffer.concat([header, Buffer.from(array.data.buffer)]);
+      const back = decodeNpy(file, 'x.npy');
+      expect([back.dtype, back.shape, Array.from(back.data)]).toEqual([dtype, [3, 5], Array.from(array.data)]);
+    }
+    expect(() => decodeNpy(Buffer.from('hello'), 'bad.npy')).toThrow('bad.npy: not a .npy file');
+    const truncated = Buffer.concat([npyHeader({ dtype: 'float32', shape: [4] }), Buffer.alloc(8)]);
+    expect(() => decodeNpy(truncated, 't.npy')).toThrow('t.npy: 136 bytes, expected 144 for shape (4) of <f4');
+  });
+});

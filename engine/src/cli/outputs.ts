@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
 import type { FrameEvent } from '../session/run.js';
-import { npyHeader } from './npy.js';
+import { npyHeader } from '@emflow/sdk';
 
 export function outputFileName(event: Pick<FrameEvent, 'node' | 'port' | 'index'>, kind: 'ndarray' | 'table' | 'json'): string {
   const extension = kind === 'ndarray' ? 'npy' : kind === 'table' ? 'arrow' : 'json';
