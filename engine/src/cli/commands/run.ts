@@ -72,22 +72,21 @@ export function runCommand(program: Command): void {
       applySettings(document, flags.set, file);
 
       // Ctrl-C at any point stops the operators and removes the session's shared memory before exiting
-      let session: Session | undefined;
-      let interrupted = false;
+      const state: { session?: Session; interrupted: boolean } = { interrupted: false };
       const interrupt = () => {
-        if (interrupted) return;
-        interrupted = true;
+        if (state.interrupted) return;
+        state.interrupted = true;
         process.stderr.write('\nemflow: interrupted, stopping operators\n');
-        if (session) void session.close().finally(() => process.exit(EXIT.interrupted));
+        void state.session?.close().finally(() => process.exit(EXIT.interrupted));
       };
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
-      session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
-        if (interrupted) process.exit(EXIT.interrupted);
+      const session = (state.session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
+        if (state.interrupted) process.exit(EXIT.interrupted);
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
-      });
-      if (interrupted) {
+      }));
+      if (state.interrupted) {
         await session.close();
         process.exit(EXIT.interrupted);
       }
@@ -112,7 +111,7 @@ export function runCommand(program: Command): void {
         }
       } catch (error) {
         progress.stop();
-        if (interrupted) return; // the interrupt handler reports and exits
+        if (state.interrupted) return; // the interrupt handler reports and exits
         if (flags.json) {
           const failure = error instanceof RunError ? error.failure : { detail: (error as Error).message };
           process.stdout.write(JSON.stringify({ ok: false, pipeline: file, runtime: flags.runtime, error: { message: (error as Error).message, ...failure }, outputs: written }) + '\n');
