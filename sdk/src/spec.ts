@@ -109,3 +109,8 @@ export function frameMismatch(frame: { kind: string; shape?: readonly number[]; 
   if (type === 'scalar' && typeof frame.value !== 'number') return `expected scalar (a number), got ${typeof frame.value}`;
   return undefined;
 }
+
+/** Can an output of type `from` feed an input of type `to`? `ndarray` accepts every array type, `json` accepts `scalar`. */
+export function portAccepts(to: PortType, from: PortType): boolean {
+  return from === to || (to === 'ndarray' && isArrayPortType(from)) || (to === 'json' && from === 'scalar');
+}

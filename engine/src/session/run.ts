@@ -119,9 +119,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       return outcome;
     } catch (error) {
       if (error instanceof RunError) throw error;
-      const data = error instanceof JSONRPCErrorException ? (error.data as OperatorErrorData | undefined) : undefined;
-      if (data?.name) {
-        throw new RunError({ node: worker.node, operator, frame, detail: `${data.name}: ${(error as Error).message}`, stack: data.stack, log: worker.process.logTail() });
+      // An error answer from the operator (json-rpc-2.0 reports a broken connection with code 0).
+      if (error instanceof JSONRPCErrorException && error.code !== 0) {
+        const data = error.data as Partial<OperatorErrorData> | undefined;
+        const kind = data?.name ?? `error ${error.code}`;
+        throw new RunError({ node: worker.node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: worker.process.logTail() });
       }
       // The connection broke: report how the operator ended.
       const exit = await Promise.race([worker.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
@@ -158,7 +160,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           ring.settle(slot, 0);
           continue;
         }
-        const valid = ref.slot === slot.name && Number.isInteger(ref.offset) && Number.isInteger(ref.length) && ref.offset >= 0 && ref.length > 0 && ref.offset + ref.length <= slot.size;
+        const valid = ref.slot === slot.name && ref.size === slot.size && Number.isInteger(ref.offset) && Number.isInteger(ref.length) && ref.offset >= 0 && ref.length > 0 && ref.offset + ref.length <= slot.size;
         // the engine holds the slot itself until it is done with it below
         ring.settle(slot, targets.get(port)!.length + 1);
         try {
@@ -257,7 +259,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
             }
           }
           if (stop || fresh === 0) break;
-          await processAll(Object.fromEntries([...current].map(([p, c]) => [p, c.held.ref])));
+          await processAll(Object.fromEntries(wired.filter((p) => current.has(p)).map((p) => [p, current.get(p)!.held.ref])));
           for (const [port, entry] of current) {
             if (entry.pinned || ended.has(port)) continue;
             if (wired.length > 1 && inboxes.get(portKey(id, port))!.received === 1) {

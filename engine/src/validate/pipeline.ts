@@ -1,6 +1,6 @@
 // Pipeline documents: JSON Schema check, then the semantic checks (operators, ports, types, cycles, params).
 // Pure: takes the document and the operator specs, returns problems and, when there are none, the resolved graph.
-import { isArrayPortType, type OperatorSpec, type PortType } from '@emflow/sdk';
+import { portAccepts, type OperatorSpec, type PortType } from '@emflow/sdk';
 import type { ValidateFunction } from 'ajv';
 import pipelineSchema from '../schema/pipeline.schema.json' with { type: 'json' };
 import { ajv } from './ajv.js';
@@ -79,9 +79,7 @@ export function checkParams(spec: OperatorSpec, params: Record<string, unknown>,
 }
 
 /** Can an output of type `from` feed an input of type `to`? */
-export function canConnect(from: PortType, to: PortType): boolean {
-  return from === to || (to === 'ndarray' && isArrayPortType(from)) || (to === 'json' && from === 'scalar');
-}
+export const canConnect = (from: PortType, to: PortType): boolean => portAccepts(to, from);
 
 /** Kahn's algorithm; nodes left over are on a cycle. */
 function topologicalOrder(ids: readonly string[], edges: readonly PipelineEdge[]): { order: string[]; cyclic: string[] } {
@@ -198,8 +196,9 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
       types.set(portKey(id, port), sourceType && canConnect(sourceType, input.type) ? sourceType : input.type);
     }
     for (const [port, output] of Object.entries(spec.outputs)) {
+      // a sameAs output narrows to its input's type, within what it declares (the SDK checks the declared type)
       const follows = output.sameAs !== undefined ? types.get(portKey(id, output.sameAs)) : undefined;
-      types.set(portKey(id, port), follows ?? output.type);
+      types.set(portKey(id, port), follows && canConnect(follows, output.type) ? follows : output.type);
     }
   }
 

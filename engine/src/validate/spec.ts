@@ -1,5 +1,5 @@
 // Operator interface specs: JSON Schema check plus the rules a schema cannot state.
-import type { OperatorSpec } from '@emflow/sdk';
+import { portAccepts, type OperatorSpec } from '@emflow/sdk';
 import specSchema from '../schema/operator-spec.schema.json' with { type: 'json' };
 import { ajv } from './ajv.js';
 import { pointer, problemsFromAjv, type Problem } from './problems.js';
@@ -11,8 +11,11 @@ export function validateSpec(spec: unknown): Problem[] {
   if (!checkSchema(spec)) return problemsFromAjv(checkSchema.errors);
   const problems: Problem[] = [];
   for (const [port, output] of Object.entries(spec.outputs)) {
-    if (output.sameAs !== undefined && !spec.inputs?.[output.sameAs]) {
+    const input = output.sameAs !== undefined ? spec.inputs?.[output.sameAs] : undefined;
+    if (output.sameAs !== undefined && !input) {
       problems.push({ pointer: pointer('outputs', port, 'sameAs'), message: `"${output.sameAs}" is not an input port` });
+    } else if (input && !portAccepts(output.type, input.type)) {
+      problems.push({ pointer: pointer('outputs', port, 'type'), message: `${output.type} cannot carry what input "${output.sameAs}" accepts (${input.type})` });
     }
   }
   for (const [name, param] of Object.entries(spec.params ?? {})) {

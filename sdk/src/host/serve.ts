@@ -143,7 +143,9 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
           throw new FrameError(`${spec.name}: input "${port}": ${(error as Error).message}`);
         }
       }
-      const inherited = Object.values(inputs)[0]?.meta ?? {};
+      // outputs inherit the metadata of the first input port (in spec order) that has a frame
+      const first = Object.keys(spec.inputs ?? {}).find((port) => inputs[port]);
+      const inherited = first ? inputs[first].meta : {};
       const result = await Promise.resolve(instance.process(inputs, params.params, ctx));
       const iterator = asIterator(result);
       if (iterator) {
