@@ -28,3 +28,4 @@ export async function validatePipeline(document: unknown, options: ValidateOptio
   return checkPipeline(parsed, (name) => operators.find((o) => o.spec.name === name)?.spec).problems;
 }
 export { spawnOperatorProcess } from './runtime/local-process.js';
+export { resolvePathParams, pathParams } from './path-params.js';

@@ -39,6 +39,11 @@ export interface ParamSpec {
   units?: string;
   /** A param with no default must be set in the pipeline unless it is optional. */
   optional?: boolean;
+  /**
+   * A string naming a file or folder (or a name pattern) that the operator reads or writes. Relative values
+   * are resolved against the pipeline file's folder, and container runtimes mount exactly these paths.
+   */
+  path?: 'read' | 'write';
 }
 
 export interface ResourceSpec {

@@ -2,9 +2,10 @@
 // with the result cache that lets a param change re-run only what is downstream of it.
 import { EventEmitter } from 'node:events';
 import { statfsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { decodeFrame, SlotMappings, type Frame, type SlotRef } from '@emflow/sdk';
 import { loadPipeline } from '../pipeline-file.js';
+import { resolvePathParams } from '../path-params.js';
 import { planRun } from '../plan.js';
 import { createRuntime, type RuntimeName } from '../runtime/index.js';
 import type { OperatorInfo, Runtime, SessionPaths } from '../runtime/runtime.js';
@@ -19,6 +20,8 @@ import { ControlServer, startWorker, stopWorker, type Worker } from './workers.j
 export interface SessionOptions {
   /** a pipeline document, or the path of its JSON file */
   pipeline: string | object;
+  /** folder that relative path params resolve against (default: the pipeline file's folder, or the working directory) */
+  baseDir?: string;
   /** a runtime name ('process' by default) or a Runtime instance */
   runtime?: RuntimeName | Runtime;
   /** process runtime: folders of operator folders */
@@ -80,9 +83,11 @@ export class Session extends EventEmitter<SessionEvents> {
   private constructor(
     readonly paths: SessionPaths,
     readonly pipeline: ResolvedPipeline,
+    /** relative path params resolve against this folder: the pipeline file's, or the working directory */
+    readonly baseDir: string,
     private readonly runtime: Runtime,
     private readonly operators: ReadonlyMap<string, OperatorInfo>,
-    private readonly options: Required<Omit<SessionOptions, 'pipeline' | 'runtime' | 'operatorDirs'>>,
+    private readonly options: Required<Omit<SessionOptions, 'pipeline' | 'runtime' | 'operatorDirs' | 'baseDir'>>,
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
@@ -104,11 +109,13 @@ export class Session extends EventEmitter<SessionEvents> {
     const check = checkPipeline(document, (name) => byName.get(name)?.spec);
     if (!check.pipeline) throw new ValidationError(check.problems, source);
     const pipeline = check.pipeline;
+    const baseDir = options.baseDir ?? (source ? dirname(resolve(source)) : process.cwd());
+    for (const node of pipeline.document.nodes) node.params = resolvePathParams(byName.get(node.operator)!.spec, node.params, baseDir);
 
     sweepStaleSessionDirs();
     const { id, dir } = createSessionDir();
     const paths: SessionPaths = { id, dir, socket: join(dir, 'control.sock') };
-    const session = new Session(paths, pipeline, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, byName.get(n.operator)!])), {
+    const session = new Session(paths, pipeline, baseDir, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, byName.get(n.operator)!])), {
       timeoutMs: options.timeoutMs ?? 120_000,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
       ringSize: options.ringSize ?? 3,
@@ -211,7 +218,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const merged = { ...doc.params, ...params };
     const problems = checkParams(this.operators.get(node)!.spec, merged, pointer('nodes', index, 'params'));
     if (problems.length) throw new ValidationError(problems);
-    doc.params = merged;
+    doc.params = resolvePathParams(this.operators.get(node)!.spec, merged, this.baseDir);
   }
 
   /** The frames a node's output port produced in the last run that ran or replayed it. Views stay valid until the next run or close. */

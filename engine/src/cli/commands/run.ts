@@ -1,6 +1,6 @@
 // emflow run FILE
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
 import type { RuntimeName } from '../../runtime/index.js';
 import { Session } from '../../session/session.js';
@@ -82,7 +82,7 @@ export function runCommand(program: Command): void {
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
-      const session = (state.session = await Session.open({ pipeline: document as object, runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
+      const session = (state.session = await Session.open({ pipeline: document as object, baseDir: dirname(resolve(file)), runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
         if (state.interrupted) process.exit(EXIT.interrupted);
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
       }));
