@@ -128,7 +128,8 @@ async function roundTrip(runtime: ProcessRuntime, sizes: BenchSizes): Promise<nu
       ['echo', 'data', 'sink', 'data'],
     ],
   );
-  return withSession(runtime, pipeline, 3, async (session) => {
+  // one slot per port: one frame at a time, so the figure is the latency of a hop, not a queue under load
+  return withSession(runtime, pipeline, 1, async (session) => {
     await session.run();
     const medians: number[] = [];
     for (let trial = 0; trial < sizes.trials; trial++) medians.push((await session.run()).nodes.echo.medianMs);
