@@ -1,7 +1,7 @@
 // @emflow/engine: the programmatic API. See the README's "Library API" section.
 import { loadPipeline } from './pipeline-file.js';
 import { createRuntime, type RuntimeName, type RuntimeOptions } from './runtime/index.js';
-import type { Runtime } from './runtime/runtime.js';
+import { findOperator, type Runtime } from './runtime/runtime.js';
 import { checkPipeline } from './validate/pipeline.js';
 import type { Problem } from './validate/problems.js';
 
@@ -24,8 +24,10 @@ export interface ValidateOptions extends RuntimeOptions {
 export async function validatePipeline(document: unknown, options: ValidateOptions = {}): Promise<Problem[]> {
   const parsed = typeof document === 'string' ? await loadPipeline(document) : document;
   const runtime = typeof options.runtime === 'object' ? options.runtime : createRuntime(options.runtime ?? 'process', options);
-  const { operators } = await runtime.catalog();
-  return checkPipeline(parsed, (name) => operators.find((o) => o.spec.name === name)?.spec).problems;
+  const catalog = await runtime.catalog();
+  return checkPipeline(parsed, (name) => findOperator(catalog, name)?.spec).problems;
 }
 export { spawnOperatorProcess } from './runtime/local-process.js';
 export { resolvePathParams, pathParams } from './path-params.js';
+export { DockerRuntime } from './runtime/docker.js';
+export { buildImages, operatorTag } from './build/images.js';

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { benchCommand } from './commands/bench.js';
+import { buildCommand } from './commands/build.js';
 import { operatorsCommand } from './commands/operators.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
@@ -15,7 +16,7 @@ const program = new Command('emflow')
   .version(version)
   .showHelpAfterError()
   .exitOverride();
-for (const register of [runCommand, validateCommand, operatorsCommand, benchCommand]) register(program);
+for (const register of [runCommand, validateCommand, operatorsCommand, buildCommand, benchCommand]) register(program);
 program.commands.forEach((c) => c.exitOverride().showHelpAfterError());
 
 try {

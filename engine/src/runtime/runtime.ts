@@ -9,6 +9,8 @@ export interface OperatorInfo {
   identity: string;
   /** where it lives: an operator folder or an image reference */
   location: string;
+  /** other names a pipeline may use for it, e.g. image references such as emflow/scale:1.0.0 */
+  aliases?: string[];
 }
 
 /** An operator that could not be loaded, reported by `emflow operators`. */
@@ -36,6 +38,8 @@ export interface StartRequest {
   session: SessionPaths;
   /** the token the operator presents in `hello` */
   token: string;
+  /** the node's params (defaults filled in, paths absolute): container runtimes mount the paths they name */
+  params: Record<string, unknown>;
 }
 
 export interface ExitInfo {
@@ -60,6 +64,8 @@ export interface OperatorProcess {
 
 export interface Runtime {
   readonly name: string;
+  /** owner to give the session directory and slot files, when operators run as another user */
+  readonly fileOwner?: { uid: number; gid: number };
   /** every operator this runtime can start, without starting any */
   catalog(): Promise<OperatorCatalog>;
   start(request: StartRequest): Promise<OperatorProcess>;
@@ -69,4 +75,9 @@ export function describeExit(exit: ExitInfo): string {
   const base = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const hint = exit.signal === 'SIGSEGV' ? ' (a segmentation fault: did it write into an input frame? input frames are read-only)' : '';
   return `${base}${exit.reason ? ` (${exit.reason})` : ''}${hint}`;
+}
+
+/** The operator a pipeline names: by spec name, or by one of its aliases (an image reference). */
+export function findOperator(catalog: OperatorCatalog, name: string): OperatorInfo | undefined {
+  return catalog.operators.find((o) => o.spec.name === name) ?? catalog.operators.find((o) => o.aliases?.includes(name));
 }

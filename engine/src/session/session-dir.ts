@@ -1,6 +1,6 @@
 // Session directories on /dev/shm: created per session, removed on close, and swept when their engine died.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,13 +25,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export function createSessionDir(root = shmRoot()): { id: string; dir: string } {
+/** A new session directory; `owner` (the operators' user, for container runtimes) gets it. */
+export function createSessionDir(owner?: { uid: number; gid: number }, root = shmRoot()): { id: string; dir: string } {
   if (!existsSync(root)) throw new Error(`shared-memory directory ${root} does not exist (set EMFLOW_SHM_DIR to a tmpfs folder)`);
   const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const dir = join(root, SESSION_PREFIX + id);
   mkdirSync(dir, { mode: 0o700 });
-  const owner: Owner = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
-  writeFileSync(join(dir, 'owner.json'), JSON.stringify(owner));
+  const engine: Owner = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  writeFileSync(join(dir, 'owner.json'), JSON.stringify(engine));
+  if (owner) chownSync(dir, owner.uid, owner.gid);
   return { id, dir };
 }
 

@@ -8,7 +8,7 @@ import { loadPipeline } from '../pipeline-file.js';
 import { resolvePathParams } from '../path-params.js';
 import { planRun } from '../plan.js';
 import { createRuntime, type RuntimeName } from '../runtime/index.js';
-import type { OperatorInfo, Runtime, SessionPaths } from '../runtime/runtime.js';
+import { findOperator, type OperatorInfo, type Runtime, type SessionPaths } from '../runtime/runtime.js';
 import { checkParams, checkPipeline, type ResolvedPipeline } from '../validate/pipeline.js';
 import { pointer, ValidationError } from '../validate/problems.js';
 import { ResultCache } from './cache.js';
@@ -91,7 +91,7 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
-    this.pool = new SlotPool(paths.dir, options.ringSize, (slot) => this.forgetSlot(slot));
+    this.pool = new SlotPool(paths.dir, options.ringSize, (slot) => this.forgetSlot(slot), runtime.fileOwner);
     this.cache = new ResultCache(options.cacheBytes);
     this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes));
   }
@@ -105,17 +105,16 @@ export class Session extends EventEmitter<SessionEvents> {
     const document = typeof options.pipeline === 'string' ? await loadPipeline(options.pipeline) : options.pipeline;
     const runtime = typeof options.runtime === 'object' ? options.runtime : createRuntime(options.runtime ?? 'process', { operatorDirs: options.operatorDirs });
     const catalog = await runtime.catalog();
-    const byName = new Map(catalog.operators.map((o) => [o.spec.name, o]));
-    const check = checkPipeline(document, (name) => byName.get(name)?.spec);
+    const check = checkPipeline(document, (name) => findOperator(catalog, name)?.spec);
     if (!check.pipeline) throw new ValidationError(check.problems, source);
     const pipeline = check.pipeline;
     const baseDir = options.baseDir ?? (source ? dirname(resolve(source)) : process.cwd());
-    for (const node of pipeline.document.nodes) node.params = resolvePathParams(byName.get(node.operator)!.spec, node.params, baseDir);
+    for (const node of pipeline.document.nodes) node.params = resolvePathParams(findOperator(catalog, node.operator)!.spec, node.params, baseDir);
 
     sweepStaleSessionDirs();
-    const { id, dir } = createSessionDir();
+    const { id, dir } = createSessionDir(runtime.fileOwner);
     const paths: SessionPaths = { id, dir, socket: join(dir, 'control.sock') };
-    const session = new Session(paths, pipeline, baseDir, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, byName.get(n.operator)!])), {
+    const session = new Session(paths, pipeline, baseDir, runtime, new Map(pipeline.document.nodes.map((n) => [n.id, findOperator(catalog, n.operator)!])), {
       timeoutMs: options.timeoutMs ?? 120_000,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
       ringSize: options.ringSize ?? 3,
@@ -124,7 +123,7 @@ export class Session extends EventEmitter<SessionEvents> {
     open.add(session);
     installExitHook();
     try {
-      await session.server.listen();
+      await session.server.listen(runtime.fileOwner);
       await session.startWorkers(pipeline.order);
     } catch (error) {
       await session.close();
@@ -137,7 +136,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private async startWorkers(nodes: readonly string[]): Promise<void> {
     const results = await Promise.allSettled(
       nodes.map(async (node) => {
-        const worker = await startWorker(this.runtime, this.server, this.paths, node, this.operators.get(node)!, this.options.startTimeoutMs);
+        const params = this.nodeDocument(node).node.params;
+        const worker = await startWorker(this.runtime, this.server, this.paths, node, this.operators.get(node)!, params, this.options.startTimeoutMs);
         worker.process.onLog((line, stream) => this.emit('log', { node, stream, line }));
         this.workers.set(node, worker);
       }),

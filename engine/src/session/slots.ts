@@ -5,7 +5,7 @@
 // slots be in flight (granted or held); a producer asking for more waits: that is the backpressure.
 // Pinned slots do not count against the capacity: the ring makes new files for them, and trims the
 // surplus once they are unpinned.
-import { closeSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, fchownSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PAGE = 4096;
@@ -44,6 +44,7 @@ export class PortRing {
     readonly prefix: string,
     private readonly capacity: number,
     private readonly onDelete: (slot: string) => void,
+    private readonly owner?: { uid: number; gid: number },
   ) {}
 
   private inFlight(): number {
@@ -62,7 +63,12 @@ export class PortRing {
 
   private create(): Slot {
     const slot = new Slot(`${this.prefix}.${this.counter++}`, 0);
-    closeSync(openSync(join(this.dir, slot.name), 'wx', 0o600));
+    const fd = openSync(join(this.dir, slot.name), 'wx', 0o600);
+    try {
+      if (this.owner) fchownSync(fd, this.owner.uid, this.owner.gid);
+    } finally {
+      closeSync(fd);
+    }
     this.slots.push(slot);
     return slot;
   }
@@ -160,13 +166,14 @@ export class SlotPool {
     private readonly dir: string,
     private readonly capacity: number,
     private readonly onDelete: (slot: string) => void,
+    private readonly owner?: { uid: number; gid: number },
   ) {}
 
   ring(node: string, port: string): PortRing {
     const key = `${node}.${port}`;
     let ring = this.rings.get(key);
     if (!ring) {
-      ring = new PortRing(this.dir, key, this.capacity, this.onDelete);
+      ring = new PortRing(this.dir, key, this.capacity, this.onDelete, this.owner);
       this.rings.set(key, ring);
     }
     return ring;

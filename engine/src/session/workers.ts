@@ -1,6 +1,7 @@
 // The engine side of the control plane: the session's Unix socket, hello handshakes, and the warm
 // operator processes ("workers") of a session.
 import { randomBytes } from 'node:crypto';
+import { chownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { call, ERRORS, METHODS, openChannel, PROTOCOL_VERSION, type AllocateParams, type Channel, type HelloParams, type HelloResult, type SlotGrant } from '@emflow/sdk';
@@ -60,11 +61,12 @@ export class ControlServer {
     });
   }
 
-  async listen(): Promise<void> {
+  async listen(owner?: { uid: number; gid: number }): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.paths.socket, () => resolve());
     });
+    if (owner) chownSync(this.paths.socket, owner.uid, owner.gid);
   }
 
   /** A token to give a starting operator, and the channel it opens once it has said hello. */
@@ -97,12 +99,13 @@ export async function startWorker(
   paths: SessionPaths,
   node: string,
   info: OperatorInfo,
+  params: Record<string, unknown>,
   startTimeoutMs: number,
 ): Promise<Worker> {
   const { token, hello } = server.expect(node, info.spec.name);
   let started: OperatorProcess;
   try {
-    started = await runtime.start({ node, operator: info, session: paths, token });
+    started = await runtime.start({ node, operator: info, session: paths, token, params });
   } catch (error) {
     server.forget(token);
     throw new RunError({ node, operator: info.spec.name, detail: `could not be started: ${(error as Error).message}` });

@@ -2,6 +2,7 @@
 // Entry point of an operator process (the process runtime spawns it; container images use it as ENTRYPOINT):
 //   node host/main.js MODULE [--operator NAME]     serve, with EMFLOW_SOCKET, EMFLOW_SESSION_DIR, EMFLOW_TOKEN set
 //   node host/main.js MODULE --describe            print the specs of the module's operators as JSON
+// MODULE and NAME may also come from EMFLOW_MODULE and EMFLOW_OPERATOR (how operator images run it).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,12 +18,15 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { operator: { type: 'string' }, describe: { type: 'boolean', default: false } },
 });
-if (positionals.length !== 1) fail('usage: emflow-operator MODULE [--operator NAME] [--describe]', 2);
+// container images name the module and operator in the environment (EMFLOW_MODULE, EMFLOW_OPERATOR)
+const module = positionals[0] ?? process.env.EMFLOW_MODULE;
+if (positionals.length > 1 || !module) fail('usage: emflow-operator MODULE [--operator NAME] [--describe]', 2);
+values.operator ??= process.env.EMFLOW_OPERATOR;
 
 try {
-  await import(pathToFileURL(resolve(positionals[0])).href);
+  await import(pathToFileURL(resolve(module)).href);
 } catch (error) {
-  fail(`cannot load operator module ${positionals[0]}: ${(error as Error).stack ?? error}`, 3);
+  fail(`cannot load operator module ${module}: ${(error as Error).stack ?? error}`, 3);
 }
 const definitions = definedOperators();
 if (values.describe) {

@@ -59,7 +59,7 @@ export function runCommand(program: Command): void {
     .description('run a pipeline once and report per-node frames and times')
     .argument('<file>', 'pipeline JSON file')
     .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', (v: string, all: string[]) => [...all, v], [])
-    .option('--runtime <name>', 'where operators run: process', 'process')
+    .option('--runtime <name>', 'where operators run: process or docker', 'process')
     .option('--out <dir>', 'write every unconsumed output frame: .npy arrays, .arrow tables, .json values')
     .option('--json', 'print the run report as one JSON object on stdout')
     .option('--frames <n>', 'stop every source after n frames')

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadPipeline } from '../../pipeline-file.js';
 import { createRuntime } from '../../runtime/index.js';
+import { findOperator } from '../../runtime/runtime.js';
 import { checkPipeline } from '../../validate/pipeline.js';
 import { EXIT, reportError } from '../exit.js';
 
@@ -14,8 +15,8 @@ export function validateCommand(program: Command): void {
     .option('--json', 'print {file: problems[]} as JSON')
     .addHelpText('after', '\nExit status: 0 all valid, 1 problems found (one line each: JSON pointer, message), 2 unreadable file or usage error.')
     .action(async (files: string[], options: { runtime: string; json?: boolean }) => {
-      const { operators } = await createRuntime(options.runtime).catalog();
-      const lookup = (name: string) => operators.find((o) => o.spec.name === name)?.spec;
+      const catalog = await createRuntime(options.runtime).catalog();
+      const lookup = (name: string) => findOperator(catalog, name)?.spec;
       const results: Record<string, { pointer: string; message: string }[]> = {};
       let code: number = EXIT.ok;
       for (const file of files) {

@@ -1,0 +1,167 @@
+// The docker runtime: every operator a container from an image labelled `emflow.operator`, through dockerode.
+// Containers see only the session directory (slots and socket) and the paths their params name; no network,
+// read-only root, no capabilities, a non-root user, and limits from the spec's `resources`.
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import type { OperatorSpec } from '@emflow/sdk';
+import { CONTAINER_USER } from '../build/images.js';
+import { pathParams } from '../path-params.js';
+import { isAlive } from '../session/session-dir.js';
+import { validateSpec } from '../validate/spec.js';
+import { formatProblems } from '../validate/problems.js';
+import { LogTail } from './log-tail.js';
+import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+
+/** Where the session directory appears inside containers. */
+export const CONTAINER_SESSION_DIR = '/emflow/session';
+const LABEL_SESSION = 'emflow.session';
+const LABEL_ENGINE = 'emflow.engine';
+
+/** Bytes from a docker memory string such as "512m" or "4g". */
+export function memoryBytes(memory: number | string): number {
+  if (typeof memory === 'number') return memory;
+  const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(memory)!;
+  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** Bind mounts for the files a node's params name: read paths read-only, write targets' folders read-write. */
+export function dataBinds(spec: OperatorSpec, params: Record<string, unknown>): string[] {
+  return pathParams(spec, params).map(({ path, access }) => {
+    // a name pattern such as out/frame-{frame:04d}.png: mount the folder it writes into
+    const mounted = access === 'write' || /[{*?[]/.test(path) ? dirname(path.replace(/\{[^}]*\}.*$/, 'x')) : path;
+    return `${mounted}:${mounted}:${access === 'write' ? 'rw' : 'ro'}`;
+  });
+}
+
+export const defaultDockerSocket = () => process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+
+/** A client of the local Docker daemon, or an actionable one-line error when it cannot be reached. */
+export async function connectDocker(socketPath = defaultDockerSocket()): Promise<Docker> {
+  const docker = new Docker({ socketPath });
+  try {
+    await docker.ping();
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`docker runtime: cannot reach the Docker daemon at ${socketPath} (${reason}); start it (e.g. \`dockerd &\` or \`systemctl start docker\`) or use --runtime process`);
+  }
+  return docker;
+}
+
+export class DockerRuntime implements Runtime {
+  readonly name = 'docker';
+  private docker?: Docker;
+  private listing?: Promise<OperatorCatalog>;
+
+  constructor(private readonly socketPath = defaultDockerSocket()) {}
+
+  /** Files in the session directory belong to the containers' user. */
+  readonly fileOwner = CONTAINER_USER;
+
+  catalog(): Promise<OperatorCatalog> {
+    this.listing ??= (async () => {
+      const docker = (this.docker = await connectDocker(this.socketPath));
+      await this.sweepLeftovers(docker);
+      const images = await docker.listImages({ filters: { label: ['emflow.operator'] } });
+      // newest first, so that the newest image of an operator name wins
+      images.sort((a, b) => b.Created - a.Created);
+      const catalog: OperatorCatalog = { operators: [], problems: [] };
+      const seen = new Set<string>();
+      for (const image of images) {
+        const location = image.RepoTags?.find((t) => t !== '<none>:<none>') ?? image.Id;
+        let spec: OperatorSpec;
+        try {
+          spec = JSON.parse(image.Labels['emflow.operator']) as OperatorSpec;
+        } catch {
+          catalog.problems.push({ location, message: 'label emflow.operator is not JSON' });
+          continue;
+        }
+        const problems = validateSpec(spec);
+        if (problems.length) {
+          catalog.problems.push({ location, message: `invalid spec in label emflow.operator:\n${formatProblems(problems)}` });
+          continue;
+        }
+        if (seen.has(spec.name)) continue;
+        seen.add(spec.name);
+        catalog.operators.push({ spec, identity: image.Id, location, aliases: image.RepoTags?.filter((t) => t !== '<none>:<none>') ?? [] });
+      }
+      return catalog;
+    })();
+    return this.listing;
+  }
+
+  /** Remove containers left by engines that died (never those of a live engine on this host). */
+  private async sweepLeftovers(docker: Docker): Promise<void> {
+    const containers = await docker.listContainers({ all: true, filters: { label: [LABEL_SESSION] } });
+    for (const c of containers) {
+      const [host, pid] = (c.Labels[LABEL_ENGINE] ?? '').split(':');
+      if (host === hostname() && pid && !isAlive(Number(pid))) {
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  async start({ node, operator, session, token, params }: StartRequest): Promise<OperatorProcess> {
+    const resources = operator.spec.resources ?? {};
+    if (!this.docker) await this.catalog();
+    const container = await this.docker!
+      .createContainer({
+        Image: operator.location,
+        name: `emflow-${session.id}-${node}`,
+        Env: [`EMFLOW_SOCKET=${CONTAINER_SESSION_DIR}/control.sock`, `EMFLOW_SESSION_DIR=${CONTAINER_SESSION_DIR}`, `EMFLOW_TOKEN=${token}`, `EMFLOW_NODE=${node}`],
+        User: `${CONTAINER_USER.uid}:${CONTAINER_USER.gid}`,
+        Labels: { [LABEL_SESSION]: session.id, [LABEL_ENGINE]: `${hostname()}:${process.pid}`, 'emflow.node': node },
+        AttachStdout: true,
+        AttachStderr: true,
+        HostConfig: {
+          Binds: [`${session.dir}:${CONTAINER_SESSION_DIR}:rw`, ...dataBinds(operator.spec, params)],
+          NetworkMode: 'none',
+          ReadonlyRootfs: true,
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          Tmpfs: { '/tmp': 'rw,size=64m' },
+          ...(resources.memory !== undefined ? { Memory: memoryBytes(resources.memory) } : {}),
+          ...(resources.cpus !== undefined ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),
+        },
+      })
+      .catch((error: { statusCode?: number; message: string }) => {
+        if (error.statusCode === 404) throw new Error(`image ${operator.location} is not available locally; build it with \`emflow build\``);
+        throw error;
+      });
+    const log = new LogTail();
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    container.modem.demuxStream(stream, stdout, stderr);
+    stream.on('end', () => {
+      stdout.end();
+      stderr.end();
+    });
+    log.follow(stdout, 'stdout');
+    log.follow(stderr, 'stderr');
+    await container.start();
+    const exited: Promise<ExitInfo> = container
+      .wait()
+      .then(async ({ StatusCode }: { StatusCode: number }) => {
+        const state = await container.inspect().then((i) => i.State, () => undefined);
+        return { code: StatusCode, signal: null, reason: state?.OOMKilled ? 'OOMKilled: out of memory' : undefined };
+      })
+      .catch((error: Error) => ({ code: null, signal: null, reason: error.message }))
+      .finally(() => container.remove({ force: true }).catch(() => undefined));
+    return {
+      description: `container ${container.id.slice(0, 12)}`,
+      exited,
+      logTail: () => log.text(),
+      onLog: (listener) => log.onLine(listener),
+      kill: async () => {
+        await container.kill().catch(() => undefined);
+        await exited;
+      },
+    };
+  }
+}
