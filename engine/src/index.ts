@@ -29,5 +29,6 @@ export async function validatePipeline(document: unknown, options: ValidateOptio
 }
 export { spawnOperatorProcess } from './runtime/local-process.js';
 export { resolvePathParams, pathParams } from './path-params.js';
-export { DockerRuntime } from './runtime/docker.js';
+export { DockerRuntime, connectDocker } from './runtime/docker.js';
+export { ProcessRuntime } from './runtime/process.js';
 export { buildImages, operatorTag } from './build/images.js';

@@ -12,7 +12,7 @@ import { isAlive } from '../session/session-dir.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
 import { LogTail } from './log-tail.js';
-import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+import type { ExitInfo, OperatorCatalog, OperatorProcess, Runtime, StartRequest } from './runtime.js';
 
 /** Where the session directory appears inside containers. */
 export const CONTAINER_SESSION_DIR = '/emflow/session';

@@ -81,7 +81,10 @@ export function checkParams(spec: OperatorSpec, params: Record<string, unknown>,
 /** Can an output of type `from` feed an input of type `to`? */
 export const canConnect = (from: PortType, to: PortType): boolean => portAccepts(to, from);
 
-/** Kahn's algorithm; nodes left over are on a cycle. */
+/**
+ * Kahn's algorithm. Nodes left over are on a cycle or downstream of one; peeling off, in reverse, those
+ * that feed no other left-over node leaves the nodes on cycles.
+ */
 function topologicalOrder(ids: readonly string[], edges: readonly PipelineEdge[]): { order: string[]; cyclic: string[] } {
   const indegree = new Map(ids.map((id) => [id, 0]));
   const next = new Map(ids.map((id) => [id, [] as string[]]));
@@ -99,7 +102,17 @@ function topologicalOrder(ids: readonly string[], edges: readonly PipelineEdge[]
       if (indegree.get(n) === 0) ready.push(n);
     }
   }
-  return { order, cyclic: ids.filter((id) => !order.includes(id)) };
+  const cyclic = new Set(ids.filter((id) => !order.includes(id)));
+  for (let peeled = true; peeled; ) {
+    peeled = false;
+    for (const id of cyclic) {
+      if (!edges.some((e) => e.from.node === id && cyclic.has(e.to.node))) {
+        cyclic.delete(id);
+        peeled = true;
+      }
+    }
+  }
+  return { order, cyclic: ids.filter((id) => cyclic.has(id)) };
 }
 
 export interface PipelineCheck {
@@ -133,8 +146,10 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
   const inputs = new Map<string, Map<string, Endpoint>>();
   const consumers = new Map<string, Endpoint[]>();
   const wiredAt = new Map<string, number>();
+  const attempted = new Set<string>();
   const goodEdges: PipelineEdge[] = [];
   document.edges.forEach((edge, i) => {
+    attempted.add(portKey(edge.to.node, edge.to.port));
     let ok = true;
     for (const [side, ports] of [['from', 'outputs'], ['to', 'inputs']] as const) {
       const end = edge[side];
@@ -172,7 +187,10 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
   }
 
   // Resolve port types in dependency order, then check each connection and each required input.
+  // `types` holds outputs (what the scheduler checks frames against); inputs have their own map, since an
+  // input and an output of one node may share a name.
   const types = new Map<string, PortType>();
+  const inputTypes = new Map<string, PortType>();
   for (const id of order) {
     const spec = specs.get(id);
     if (!spec) continue;
@@ -180,10 +198,11 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
     for (const [port, input] of Object.entries(spec.inputs ?? {})) {
       const source = wired.get(port);
       if (!source) {
-        if (input.required !== false) {
+        // an edge that failed its own checks already has a problem: do not call its input unconnected too
+        if (input.required !== false && !attempted.has(portKey(id, port))) {
           problems.push({ pointer: pointer('nodes', index.get(id)!), message: `required input "${port}" of node "${id}" (${spec.name}) is not connected` });
         }
-        types.set(portKey(id, port), input.type);
+        inputTypes.set(portKey(id, port), input.type);
         continue;
       }
       const sourceType = types.get(portKey(source.node, source.port));
@@ -193,11 +212,11 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
           message: `type mismatch: ${source.node}.${source.port} is ${sourceType}, input ${id}.${port} (${spec.name}) expects ${input.type}`,
         });
       }
-      types.set(portKey(id, port), sourceType && canConnect(sourceType, input.type) ? sourceType : input.type);
+      inputTypes.set(portKey(id, port), sourceType && canConnect(sourceType, input.type) ? sourceType : input.type);
     }
     for (const [port, output] of Object.entries(spec.outputs)) {
       // a sameAs output narrows to its input's type, within what it declares (the SDK checks the declared type)
-      const follows = output.sameAs !== undefined ? types.get(portKey(id, output.sameAs)) : undefined;
+      const follows = output.sameAs !== undefined ? inputTypes.get(portKey(id, output.sameAs)) : undefined;
       types.set(portKey(id, port), follows && canConnect(follows, output.type) ? follows : output.type);
     }
   }

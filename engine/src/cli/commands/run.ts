@@ -22,13 +22,14 @@ interface RunFlags {
 
 /** Apply `--set NODE.PARAM=VALUE` (VALUE parsed as JSON when it is JSON, else taken as a string). */
 export function applySettings(document: unknown, settings: string[], file: string): void {
-  const nodes = (document as { nodes?: { id: string; params?: Record<string, unknown> }[] })?.nodes;
+  const listed = (document as { nodes?: unknown })?.nodes;
+  const nodes = Array.isArray(listed) ? (listed as { id: string; params?: Record<string, unknown> }[]) : [];
   for (const setting of settings) {
     const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(setting);
     if (!match) throw new UsageError(`--set ${setting}: expected NODE.PARAM=VALUE`);
     const [, id, param, raw] = match;
-    const node = Array.isArray(nodes) ? nodes.find((n) => n?.id === id) : undefined;
-    if (!node) throw new UsageError(`--set ${setting}: ${file} has no node "${id}" (nodes: ${(nodes ?? []).map((n) => n?.id).join(', ')})`);
+    const node = nodes.find((n) => n?.id === id);
+    if (!node) throw new UsageError(`--set ${setting}: ${file} has no node "${id}" (nodes: ${nodes.map((n) => n?.id).join(', ') || 'none'})`);
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);
