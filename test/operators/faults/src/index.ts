@@ -88,3 +88,20 @@ export class Sum {
     return { sum: out };
   }
 }
+
+@operator({
+  name: 'test-hog',
+  version: '1.0.0',
+  description: 'Allocates and touches `megabytes` of memory, beyond its 64 MiB limit in containers.',
+  inputs: { image: { type: 'image2d' } },
+  outputs: { image: { type: 'image2d' } },
+  params: { megabytes: { type: 'integer', minimum: 1, default: 512 } },
+  resources: { memory: '64m' },
+})
+export class Hog {
+  private kept: Uint8Array[] = [];
+  process({ image }: { image: NDArray }, { megabytes }: { megabytes: number }) {
+    for (let i = 0; i < megabytes; i++) this.kept.push(new Uint8Array(1 << 20).fill(i & 255));
+    return { image };
+  }
+}

@@ -1,0 +1,150 @@
+// The docker runtime against a real daemon: the same pipelines give bit-for-bit the same outputs as the
+// process runtime; containers are locked down; faults are reported with exit codes and logs; nothing is left.
+import { hostname } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tableToIPC } from 'apache-arrow';
+import { connectDocker, DockerRuntime, openSession, RunError, type Session } from '@emflow/engine';
+import type { Frame } from '@emflow/sdk';
+import { expectNoLeaks, operatorDirs, pipeline, root } from '../helpers.js';
+
+const sessions: Session[] = [];
+afterEach(async () => {
+  const docker = await connectDocker();
+  for (const s of sessions.splice(0)) {
+    await s.close();
+    await expectNoLeaks(s.paths.dir);
+    expect(await docker.listContainers({ all: true, filters: { label: [`emflow.session=${s.id}`] } })).toEqual([]);
+  }
+});
+
+async function open(runtime: 'process' | 'docker', document: object | string, options: Record<string, unknown> = {}) {
+  const session = await openSession({ pipeline: document, runtime, operatorDirs, ...options });
+  sessions.push(session);
+  return session;
+}
+
+/** Everything a session produced, in a form where equal means bit-for-bit equal. */
+function snapshot(session: Session) {
+  const comparable = (frame: Frame) =>
+    frame.kind === 'ndarray'
+      ? { kind: frame.kind, dtype: frame.dtype, shape: frame.shape, meta: frame.meta, bytes: Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64') }
+      : frame.kind === 'table'
+        ? { kind: frame.kind, meta: frame.meta, ipc: Buffer.from(tableToIPC(frame.table)).toString('base64') }
+        : { kind: frame.kind, meta: frame.meta, value: frame.value };
+  const all: Record<string, unknown[]> = {};
+  for (const node of session.pipeline.document.nodes) {
+    for (const port of Object.keys(session.pipeline.specs.get(node.id)!.outputs)) all[`${node.id}.${port}`] = session.outputs(node.id, port).map(comparable);
+  }
+  return all;
+}
+
+const zipAndBroadcast = pipeline(
+  [
+    { id: 'stream', operator: 'synthetic', params: { pattern: 'noise', width: 96, height: 64, count: 3, seed: 4 } },
+    { id: 'reference', operator: 'synthetic', params: { pattern: 'lattice', width: 96, height: 64, count: 1 } },
+    { id: 'blur', operator: 'gaussian-blur', params: { sigma: 1.3 } },
+    { id: 'sum', operator: 'test-sum' },
+    { id: 'stats', operator: 'stats' },
+  ],
+  ['stream.image->blur.image', 'blur.image->sum.a', 'reference.image->sum.b', 'sum.sum->stats.image'],
+);
+
+describe('conformance: docker and process runtimes give identical outputs', () => {
+  it.each([
+    ['pipelines/blur-stats.json', `${root}pipelines/blur-stats.json`],
+    ['pipelines/lattice-branches.json', `${root}pipelines/lattice-branches.json`],
+    ['zip and broadcast', zipAndBroadcast],
+  ] as const)('%s', async (_name, document) => {
+    const local = await open('process', document);
+    await local.run();
+    const contained = await open('docker', document);
+    const report = await contained.run();
+    expect(Object.values(report.nodes).every((n) => n.frames > 0)).toBe(true);
+    expect(snapshot(contained)).toEqual(snapshot(local));
+  });
+});
+
+describe('containers', () => {
+  it('are locked down: no network, read-only root, no capabilities, non-root, only the session directory mounted', async () => {
+    const session = await open('docker', pipeline([{ id: 'src', operator: 'synthetic', params: { width: 8, height: 8 } }], []));
+    const docker = await connectDocker();
+    const [listed] = await docker.listContainers({ filters: { label: [`emflow.session=${session.id}`] } });
+    const info = await docker.getContainer(listed.Id).inspect();
+    expect(info.HostConfig.NetworkMode).toBe('none');
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(info.HostConfig.IpcMode).not.toBe('host');
+    expect(info.Config.User).toBe('10001:10001');
+    expect(info.HostConfig.Binds).toEqual([`${session.paths.dir}:/emflow/session:rw`]);
+    expect(info.Config.Labels).toMatchObject({ 'emflow.session': session.id, 'emflow.node': 'src', 'emflow.engine': `${hostname()}:${process.pid}` });
+    await session.run();
+  });
+
+  it('re-run with a changed param at the last node runs only that node, in the warm containers', async () => {
+    const session = await open('docker', `${root}pipelines/blur-stats.json`);
+    await session.run();
+    session.setParams('stats', {});
+    session.setParams('scale', { a: 3 });
+    const report = await session.run();
+    expect([report.nodes.src.cached, report.nodes.blur.cached, report.nodes.scale.cached, report.nodes.stats.cached]).toEqual([true, true, false, false]);
+  });
+});
+
+describe('faults in containers', () => {
+  const faulty = (mode: string, extra: Record<string, unknown> = {}) =>
+    pipeline(
+      [
+        { id: 'src', operator: 'synthetic', params: { width: 16, height: 16, count: 2 } },
+        { id: 'bad', operator: mode === 'hog' ? 'test-hog' : 'test-faulty', params: mode === 'hog' ? {} : { mode, at: 1, ...extra } },
+      ],
+      ['src.image->bad.image'],
+    );
+
+  it('a container that exits: its exit code and the tail of its logs; the next run starts it again', async () => {
+    const session = await open('docker', faulty('exit'));
+    const error = (await session.run().catch((e: unknown) => e)) as RunError;
+    expect(error).toBeInstanceOf(RunError);
+    expect(error.message).toContain('node "bad" (test-faulty) on frame 1: exited with code 3 while processing');
+    expect(error.failure.log).toContain('about to exit with code 3');
+    session.setParams('bad', { mode: 'ok' });
+    expect((await session.run()).nodes.bad.frames).toBe(2);
+  });
+
+  it('a container killed for memory says so', async () => {
+    const session = await open('docker', faulty('hog'));
+    const error = (await session.run().catch((e: unknown) => e)) as RunError;
+    expect(error).toBeInstanceOf(RunError);
+    expect(error.message).toMatch(/node "bad" \(test-hog\) on frame 0: exited with code 137 \(OOMKilled: out of memory\) while processing/);
+  });
+
+  it('a container that never says hello fails the start, and is removed', async () => {
+    const error = await openSession({ pipeline: pipeline([{ id: 'mute', operator: 'test-silent' }], []), runtime: 'docker', startTimeoutMs: 3000 }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^node "mute" \(test-silent\): did not connect within 3000 ms \(container [0-9a-f]{12}\); it was stopped$/);
+    const docker = await connectDocker();
+    expect(await docker.listContainers({ all: true, filters: { label: ['emflow.node=mute'] } })).toEqual([]);
+  });
+
+  it('a missing daemon gives one actionable line', async () => {
+    await expect(new DockerRuntime('/nonexistent/docker.sock').catalog()).rejects.toThrow(
+      /^docker runtime: cannot reach the Docker daemon at \/nonexistent\/docker.sock \(ENOENT\); start it .* or use --runtime process$/,
+    );
+  });
+
+  it('an image that is not there is named', async () => {
+    const error = await openSession({ pipeline: pipeline([{ id: 'x', operator: 'emflow/not-built:9.9' }], []), runtime: 'docker' }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('/nodes/0/operator: unknown operator "emflow/not-built:9.9"');
+  });
+});
+
+describe('leftovers of engines that died', () => {
+  it('are removed at start-up; those of a live engine are not', async () => {
+    const docker = await connectDocker();
+    const create = (engine: string) => docker.createContainer({ Image: 'emflow/runtime:0.1.0', Cmd: ['node', '-e', ''], Labels: { 'emflow.session': 'test-leftover', 'emflow.engine': engine } });
+    const dead = await create(`${hostname()}:999999`);
+    const live = await create(`${hostname()}:${process.pid}`);
+    await new DockerRuntime().catalog();
+    await expect(docker.getContainer(dead.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await docker.getContainer(live.id).inspect()).Id).toBe(live.id);
+    await live.remove({ force: true });
+  });
+});
