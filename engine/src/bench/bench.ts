@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { allocateTyped, NDArray, operatorDefinition, type DType, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { buildImages } from '../build/images.js';
+import { connectDocker, DockerRuntime } from '../runtime/docker.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { median } from '../session/run.js';
 import { Session } from '../session/session.js';
 import { shmRoot } from '../session/session-dir.js';
@@ -32,6 +35,7 @@ export interface BenchReport {
   handoff: { frameBytes: number; handoffMs: number; memcpyMs: number; filePassingMs: number; ratioToMemcpy: number; ratioToFilePassing: number; target: string; met: boolean };
   roundTrip: { medianUs: number; frames: number; target: string; met: boolean };
   chain: { side: number; frames: number; pipelineFps: number; singleProcessFps: number; ratio: number; target: string; met: boolean };
+  docker?: DockerBench;
 }
 
 const ms = (ns: bigint) => Number(ns) / 1e6;
@@ -50,7 +54,7 @@ function pipelineOf(nodes: { id: string; operator: string; params?: Record<strin
   };
 }
 
-async function withSession<T>(runtime: ProcessRuntime, pipeline: object, ringSize: number, use: (session: Session) => Promise<T>): Promise<T> {
+async function withSession<T>(runtime: Runtime, pipeline: object, ringSize: number, use: (session: Session) => Promise<T>): Promise<T> {
   const session = await Session.open({ pipeline, runtime, ringSize, cacheBytes: 0 });
   try {
     return await use(session);
@@ -94,7 +98,7 @@ async function filePassing(bytes: number, trials: number): Promise<number> {
   return median(samples);
 }
 
-async function handoff(runtime: ProcessRuntime, sizes: BenchSizes): Promise<number> {
+async function handoff(runtime: Runtime, sizes: BenchSizes): Promise<number> {
   const pipeline = pipelineOf(
     [
       { id: 'writer', operator: 'bench-writer', params: { size: sizes.handoffElements, count: sizes.handoffFrames } },
@@ -203,7 +207,88 @@ async function chainSingleProcess(runtime: ProcessRuntime, sizes: BenchSizes): P
   return median(rates);
 }
 
-export async function runBench(sizes: BenchSizes, say: (step: string) => void = () => {}): Promise<BenchReport> {
+export interface DockerBench {
+  coldStart: { containers: number; parallelMs: number; sequentialMs: number; ratio: number; target: string; met: boolean };
+  warmRerun: { side: number; rerunMs: number; coldMs: number; coldOverRerun: number; target: string; met: boolean };
+  handoff: { containersMs: number; processesMs: number; ratio: number; target: string; met: boolean };
+}
+
+const chainOf = (nodes: { id: string; operator: string; params?: Record<string, unknown> }[], ports: Record<string, [string, string]>) =>
+  pipelineOf(
+    nodes,
+    nodes.slice(1).map((n, i): [string, string, string, string] => [nodes[i].id, ports[nodes[i].operator]?.[1] ?? 'image', n.id, ports[n.operator]?.[0] ?? 'image']),
+  );
+
+async function timeOpen(runtime: Runtime, pipeline: object): Promise<number> {
+  const started = performance.now();
+  const session = await Session.open({ pipeline, runtime, cacheBytes: 0 });
+  const ms = performance.now() - started;
+  await session.close();
+  return ms;
+}
+
+/** The docker runtime side by side with the process runtime: cold start, warm re-run, container hand-off. */
+async function dockerBench(processes: ProcessRuntime, sizes: BenchSizes, handoffProcessesMs: number, say: (step: string) => void): Promise<DockerBench> {
+  const docker = await connectDocker();
+  say('building operator images (incremental)');
+  const { operators } = await processes.catalog();
+  await buildImages(docker, operators.map((info) => ({ info, module: processes.modulePath(info)! })), { base: 'offline' });
+  const runtime = new DockerRuntime();
+  await runtime.catalog();
+
+  say('cold start of 8 containers, in parallel and one after another');
+  const eight = chainOf([{ id: 'src', operator: 'synthetic', params: { width: 64, height: 64 } }, ...Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, operator: 'scale' }))], {});
+  const parallel: number[] = [];
+  const sequential: number[] = [];
+  for (let trial = 0; trial < sizes.trials; trial++) {
+    parallel.push(await timeOpen(runtime, eight));
+    let sum = 0;
+    for (const node of eight.nodes) sum += await timeOpen(runtime, pipelineOf([{ ...node, operator: node.operator === 'scale' ? 'synthetic' : node.operator }], []));
+    sequential.push(sum);
+  }
+  const parallelMs = median(parallel);
+  const sequentialMs = median(sequential);
+
+  say('warm re-run after a param change at the last node');
+  const side = sizes.chainSide >= 2048 ? 2048 : sizes.chainSide;
+  const five = chainOf(
+    [
+      { id: 'src', operator: 'synthetic', params: { pattern: 'gaussian-blobs', width: side, height: side } },
+      { id: 'blur', operator: 'gaussian-blur', params: { sigma: 2 } },
+      { id: 'gain', operator: 'scale', params: { a: 2 } },
+      { id: 'offset', operator: 'scale', params: { b: 1 } },
+      { id: 'last', operator: 'scale', params: { a: 1 } },
+    ],
+    {},
+  );
+  const started = performance.now();
+  const session = await Session.open({ pipeline: five, runtime });
+  let coldMs: number;
+  const reruns: number[] = [];
+  try {
+    await session.run();
+    coldMs = performance.now() - started;
+    for (let trial = 0; trial < Math.max(5, sizes.trials * 3); trial++) {
+      session.setParams('last', { a: 1 + trial / 10 });
+      const t0 = performance.now();
+      await session.run();
+      reruns.push(performance.now() - t0);
+    }
+  } finally {
+    await session.close();
+  }
+  const rerunMs = median(reruns);
+
+  say('hand-off between two containers');
+  const containersMs = await handoff(runtime, sizes);
+  return {
+    coldStart: { containers: 8, parallelMs, sequentialMs, ratio: parallelMs / sequentialMs, target: 'parallel ≤ 0.35 × sequential', met: parallelMs <= 0.35 * sequentialMs },
+    warmRerun: { side, rerunMs, coldMs, coldOverRerun: coldMs / rerunMs, target: 're-run ≤ 50 ms, cold ≥ 10 × re-run', met: rerunMs <= 50 && coldMs >= 10 * rerunMs },
+    handoff: { containersMs, processesMs: handoffProcessesMs, ratio: containersMs / handoffProcessesMs, target: 'containers ≤ 1.5 × processes', met: containersMs <= 1.5 * handoffProcessesMs },
+  };
+}
+
+export async function runBench(sizes: BenchSizes, say: (step: string) => void = () => {}, withDocker = false): Promise<BenchReport> {
   const runtime = new ProcessRuntime({ operatorDirs: [benchOperators, ...defaultOperatorDirs()] });
   const bytes = sizes.handoffElements * 4;
   say('memcpy reference');
@@ -218,8 +303,10 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
   const pipelineFps = await chainPipelined(runtime, sizes);
   say('4-stage chain, single process');
   const singleProcessFps = await chainSingleProcess(runtime, sizes);
+  const docker = withDocker ? await dockerBench(runtime, sizes, handoffMs, say) : undefined;
   return {
     machine: { cpus: cpus().length, node: process.version },
+    ...(docker ? { docker } : {}),
     handoff: {
       frameBytes: bytes,
       handoffMs,

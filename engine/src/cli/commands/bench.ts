@@ -19,6 +19,15 @@ function table(r: BenchReport): string {
     `synthetic → scale ×3 → sink on ${r.chain.side}×${r.chain.side} float32, ${r.chain.frames} frames`,
     `  pipelined, 5 processes   ${f(r.chain.pipelineFps)} frames/s`,
     `  single process           ${f(r.chain.singleProcessFps)} frames/s   ratio ${f(r.chain.ratio)}  (${r.chain.target}: ${mark(r.chain.met)})`,
+    ...(r.docker
+      ? [
+          ``,
+          `docker runtime`,
+          `  cold start of 8 containers: parallel ${f(r.docker.coldStart.parallelMs, 0)} ms, one after another ${f(r.docker.coldStart.sequentialMs, 0)} ms, ratio ${f(r.docker.coldStart.ratio)}  (${r.docker.coldStart.target}: ${mark(r.docker.coldStart.met)})`,
+          `  warm re-run, last of 5 nodes changed (${r.docker.warmRerun.side}²): ${f(r.docker.warmRerun.rerunMs, 1)} ms; cold open + run ${f(r.docker.warmRerun.coldMs, 0)} ms (${f(r.docker.warmRerun.coldOverRerun, 1)}×)  (${r.docker.warmRerun.target}: ${mark(r.docker.warmRerun.met)})`,
+          `  hand-off between containers ${f(r.docker.handoff.containersMs, 3)} ms vs processes ${f(r.docker.handoff.processesMs, 3)} ms, ratio ${f(r.docker.handoff.ratio)}  (${r.docker.handoff.target}: ${mark(r.docker.handoff.met)})`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -28,8 +37,9 @@ export function benchCommand(program: Command): void {
     .description('measure the data plane: 64 MB hand-off, tiny-frame round trip, 4-stage chain throughput')
     .option('--json', 'print the report as JSON on stdout')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
-    .action(async (options: { json?: boolean; quick?: boolean }) => {
-      const report = await runBench(options.quick ? QUICK : FULL, (step) => process.stderr.write(`bench: ${step}…\n`));
+    .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
+    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean }) => {
+      const report = await runBench(options.quick ? QUICK : FULL, (step) => process.stderr.write(`bench: ${step}…\n`), options.docker);
       process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : table(report) + '\n');
     });
 }
