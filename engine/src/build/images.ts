@@ -1,0 +1,196 @@
+// `emflow build`: operator images built from local files only. The image filesystem under /opt/emflow mirrors
+// the repository layout (the SDK and each operator with exactly their production dependencies), so Node
+// resolves modules inside a container as it does here. Builds are incremental: an image whose content hash
+// label matches what would be built is kept.
+import { execFile } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type Docker from 'dockerode';
+import { sha256 } from '../hash.js';
+import type { OperatorInfo } from '../runtime/runtime.js';
+import { productionClosure, type PackageDir } from './closure.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(here, '..', '..', '..');
+const RECIPES = join(REPO_ROOT, 'docker');
+const SDK_LINK = join(REPO_ROOT, 'node_modules', '@emflow', 'sdk');
+const sdkVersion = (createRequire(import.meta.url)('@emflow/sdk/package.json') as { version: string }).version;
+
+/** Where the mirrored repository lives inside images. */
+export const APP_ROOT = '/opt/emflow';
+/** The non-root user operators run as in containers. */
+export const CONTAINER_USER = { uid: 10001, gid: 10001 };
+export const BASE_TAG = `emflow/node-base:${process.versions.node}`;
+export const RUNTIME_TAG = `emflow/runtime:${sdkVersion}`;
+export const SLIM_BASE = 'node:20-slim';
+
+export interface BuildStep {
+  tag: string;
+  /** built now, or kept because its content had not changed */
+  status: 'built' | 'unchanged';
+  ms: number;
+}
+
+export interface BuildOptions {
+  /** 'offline': a base image made from this machine's Node; 'slim': FROM node:20-slim (needs a registry) */
+  base: 'offline' | 'slim';
+  /** rebuild even when nothing changed */
+  force?: boolean;
+  say?: (message: string) => void;
+}
+
+/** The labels of a local image, or undefined when there is no such image. */
+export async function imageLabels(docker: Docker, tag: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await docker.getImage(tag).inspect()).Config.Labels ?? {};
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+async function follow(docker: Docker, stream: NodeJS.ReadableStream, what: string): Promise<void> {
+  await new Promise<void>((resolveDone, reject) =>
+    docker.modem.followProgress(stream, (error: Error | null, output: { error?: string; errorDetail?: { message: string } }[]) => {
+      const failed = error?.message ?? output.find((o) => o.error)?.error;
+      if (failed) reject(new Error(`${what}: ${failed}`));
+      else resolveDone();
+    }),
+  );
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+function contentHash(dir: string, extra: string): string {
+  return sha256(extra, ...filesUnder(dir).flatMap((f) => [f, readFileSync(join(dir, f))]));
+}
+
+/** Copy a package into the context at its repository-relative place: workspace packages without sources. */
+function stage(context: string, pkg: { installed: string; dir: string; workspace: boolean }): void {
+  const target = join(context, 'app', relative(REPO_ROOT, pkg.installed));
+  mkdirSync(target, { recursive: true });
+  if (!pkg.workspace) {
+    cpSync(pkg.dir, target, { recursive: true, dereference: true, filter: (src) => !src.slice(pkg.dir.length).includes('/node_modules/') });
+    return;
+  }
+  copyFileSync(join(pkg.dir, 'package.json'), join(target, 'package.json'));
+  cpSync(join(pkg.dir, 'dist'), join(target, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('.tsbuildinfo') });
+  const addon = join(pkg.dir, 'build', 'Release', 'emflow_shm.node');
+  if (existsSync(addon)) {
+    mkdirSync(join(target, 'build', 'Release'), { recursive: true });
+    copyFileSync(addon, join(target, 'build', 'Release', 'emflow_shm.node'));
+  }
+}
+
+async function buildContext(docker: Docker, context: string, tag: string, buildargs: Record<string, string>, labels: Record<string, string>, force: boolean): Promise<BuildStep> {
+  const started = performance.now();
+  const hash = contentHash(context, JSON.stringify({ buildargs, labels }));
+  const existing = await imageLabels(docker, tag);
+  if (!force && existing?.['emflow.content-hash'] === hash) return { tag, status: 'unchanged', ms: performance.now() - started };
+  const stream = await docker.buildImage({ context, src: filesUnder(context) }, { t: tag, buildargs, labels: { ...labels, 'emflow.content-hash': hash }, rm: true, forcerm: true });
+  await follow(docker, stream, `building ${tag}`);
+  return { tag, status: 'built', ms: performance.now() - started };
+}
+
+/** A base image from this machine's own Node binary and the libraries it links: no registry needed. */
+async function buildOfflineBase(docker: Docker, force: boolean): Promise<BuildStep> {
+  const started = performance.now();
+  if (!force && (await imageLabels(docker, BASE_TAG))) return { tag: BASE_TAG, status: 'unchanged', ms: performance.now() - started };
+  const root = mkdtempSync(join(tmpdir(), 'emflow-base-'));
+  try {
+    const put = (source: string, target: string) => {
+      mkdirSync(join(root, dirname(target)), { recursive: true });
+      copyFileSync(source, join(root, target));
+    };
+    put(process.execPath, '/usr/local/bin/node');
+    const { stdout } = await run('ldd', [process.execPath]);
+    for (const match of stdout.matchAll(/(\/\S+) \(0x/g)) put(match[1], match[1]);
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    writeFileSync(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/false\nemflow:x:${CONTAINER_USER.uid}:${CONTAINER_USER.gid}:emflow:/tmp:/bin/false\n`);
+    writeFileSync(join(root, 'etc/group'), `root:x:0:\nemflow:x:${CONTAINER_USER.gid}:\n`);
+    mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
+    const tarball = join(root, '..', `${root.split('/').pop()}.tar`);
+    await run('tar', ['-C', root, '-cf', tarball, '.']);
+    const [repo, tag] = BASE_TAG.split(':');
+    const stream = await docker.importImage(tarball, { repo, tag, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin', `USER ${CONTAINER_USER.uid}:${CONTAINER_USER.gid}`, 'WORKDIR /tmp'] } as object);
+    await follow(docker, stream, `importing ${BASE_TAG}`);
+    rmSync(tarball, { force: true });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return { tag: BASE_TAG, status: 'built', ms: performance.now() - started };
+}
+
+function newContext(recipe: string): string {
+  const context = mkdtempSync(join(tmpdir(), 'emflow-build-'));
+  copyFileSync(join(RECIPES, recipe), join(context, 'Dockerfile'));
+  return context;
+}
+
+export const sdkClosure = () => productionClosure(SDK_LINK);
+
+/** The runtime image: the SDK (with its native addon) and its dependencies, on the base image. */
+async function buildRuntime(docker: Docker, base: string, force: boolean): Promise<BuildStep> {
+  const context = newContext('runtime.Dockerfile');
+  try {
+    stage(context, { installed: SDK_LINK, dir: dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json')), workspace: true });
+    for (const pkg of sdkClosure()) stage(context, pkg);
+    return await buildContext(docker, context, RUNTIME_TAG, { BASE: base }, { 'org.opencontainers.image.title': 'emflow runtime', 'org.opencontainers.image.version': sdkVersion }, force);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+export function operatorTag(info: OperatorInfo): string {
+  return `emflow/${info.spec.name}:${info.spec.version}`;
+}
+
+/** One operator image: its module and the dependencies the runtime image does not already have. */
+async function buildOperator(docker: Docker, info: OperatorInfo, module: string, force: boolean): Promise<BuildStep> {
+  const context = newContext('operator.Dockerfile');
+  try {
+    const folder = info.location;
+    const inRuntime = new Set<string>([SDK_LINK, ...sdkClosure().map((p: PackageDir) => p.installed)]);
+    // the operator's manifest and its compiled module's folder, wherever that lives in the repository
+    for (const part of [join(folder, 'package.json'), dirname(module)]) {
+      cpSync(part, join(context, 'app', relative(REPO_ROOT, part)), { recursive: true, filter: (src) => !src.endsWith('.map') });
+    }
+    for (const pkg of productionClosure(folder)) if (!inRuntime.has(pkg.installed)) stage(context, pkg);
+    const labels = {
+      'emflow.operator': JSON.stringify(info.spec),
+      'org.opencontainers.image.title': info.spec.name,
+      'org.opencontainers.image.description': info.spec.description,
+      'org.opencontainers.image.version': info.spec.version,
+      'org.opencontainers.image.source': relative(REPO_ROOT, folder),
+    };
+    const buildargs = { RUNTIME: RUNTIME_TAG, MODULE: join(APP_ROOT, relative(REPO_ROOT, module)), OPERATOR: info.spec.name };
+    return await buildContext(docker, context, operatorTag(info), buildargs, labels, force);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+/** Build the base, runtime and operator images. `operators` come from the process runtime's catalog. */
+export async function buildImages(docker: Docker, operators: { info: OperatorInfo; module: string }[], options: BuildOptions): Promise<BuildStep[]> {
+  const say = options.say ?? (() => {});
+  const force = options.force ?? false;
+  const steps: BuildStep[] = [];
+  const record = (step: BuildStep) => {
+    steps.push(step);
+    say(`${step.tag}: ${step.status} (${(step.ms / 1000).toFixed(1)} s)`);
+  };
+  if (options.base === 'offline') record(await buildOfflineBase(docker, force));
+  record(await buildRuntime(docker, options.base === 'offline' ? BASE_TAG : SLIM_BASE, force));
+  for (const { info, module } of operators) record(await buildOperator(docker, info, module, force));
+  return steps;
+}
