@@ -1,0 +1,91 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeMrc } from '@emflow/formats';
+import { NDArray, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { MrcWriter } from '../src/index.js';
+import { mrcOptionsFor } from '../src/mrc-options.js';
+
+const numpyReader = fileURLToPath(new URL('../../../formats/test/fixtures/make_fixtures.py', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'emflow-mrc-writer-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const image = (meta: FrameMeta) => new NDArray(Float32Array.from({ length: 12 }, (_, i) => i * 0.5 - 2), [3, 4], meta);
+const volume = (meta: FrameMeta) => new NDArray(Int16Array.from({ length: 24 }, (_, i) => i * 100 - 1000), [2, 3, 4], meta);
+const context = (frame: number) => ({ node: 'save', frame, alloc: () => { throw new Error('a sink allocates nothing'); } }) as unknown as ProcessContext;
+
+interface NumpyRead {
+  shape: number[];
+  mode: number;
+  voxelSize: number[];
+  origin: number[];
+  ispg: number;
+  labels: string[];
+  values: number[];
+}
+const readWithNumpy = (path: string) => (JSON.parse(execFileSync('python3', [numpyReader, 'read', path], { encoding: 'utf8' })) as NumpyRead[])[0];
+
+describe('mrcOptionsFor', () => {
+  it('turns [y, x] and [z, y, x] pixel sizes into an [x, y, z] voxel size in Å', () => {
+    expect(mrcOptionsFor(image({ pixelSize: [2, 3], units: 'Å' })).voxelSize).toEqual([3, 2, 3]);
+    expect(mrcOptionsFor(volume({ pixelSize: [1, 2, 3] })).voxelSize).toEqual([3, 2, 1]);
+    expect(mrcOptionsFor(volume({ pixelSize: [0.1, 0.2, 0.25], units: 'nm' })).voxelSize).toEqual([2.5, 2, 1]);
+  });
+
+  it('writes 0 (unknown) without a pixel size or with pixels as units', () => {
+    expect(mrcOptionsFor(image({})).voxelSize).toEqual([0, 0, 0]);
+    expect(mrcOptionsFor(image({ pixelSize: [1, 1], units: 'px' })).voxelSize).toEqual([0, 0, 0]);
+  });
+
+  it('rejects unknown units and pixel sizes that do not fit the frame', () => {
+    expect(() => mrcOptionsFor(image({ pixelSize: [1, 1], units: 'furlong' }))).toThrow('meta.units "furlong" is not a length unit (expected Å, nm, µm, or px for none)');
+    expect(() => mrcOptionsFor(image({ pixelSize: [1, 2, 3] }))).toThrow('meta.pixelSize [1,2,3] does not fit a frame of shape [3, 4] (expected 2 sizes ≥ 0)');
+  });
+
+  it('passes on origin, the space group of volumes, and the source’s labels plus its own', () => {
+    const options = mrcOptionsFor(volume({ origin: [1, 2, 3], spaceGroup: 4, labels: ['from the microscope'], source: '/data/in/EMD-3001.map' }));
+    expect(options).toMatchObject({ origin: [1, 2, 3], spaceGroup: 4, labels: ['from the microscope', 'emflow mrc-writer from EMD-3001.map'] });
+    expect(mrcOptionsFor(image({ spaceGroup: 1 })).spaceGroup).toBeUndefined();
+    expect(mrcOptionsFor(image({ labels: Array(12).fill('old') })).labels).toEqual([...Array(9).fill('old'), 'emflow mrc-writer']);
+  });
+});
+
+describe('MrcWriter operator', () => {
+  it('writes numbered files that numpy reads back with the frame’s values and voxel size', () => {
+    const pattern = join(scratch, '{node}/{name}-{frame:03d}.mrc');
+    const writer = new MrcWriter();
+    expect(writer.process({ data: image({ pixelSize: [1.5, 1.5], units: 'Å', source: '/raw/mic.tif' }) }, { path: pattern, overwrite: false }, context(0))).toEqual({});
+    writer.process({ data: volume({ pixelSize: [0.3, 0.2, 0.1], units: 'nm', source: '/raw/tomo.rec', origin: [5, 6, 7], spaceGroup: 1 }) }, { path: pattern, overwrite: false }, context(7));
+
+    const first = readWithNumpy(join(scratch, 'save/mic-000.mrc'));
+    expect(first).toMatchObject({ shape: [1, 3, 4], mode: 2, ispg: 0, labels: ['emflow mrc-writer from mic.tif'] });
+    expect(first.values).toEqual(Array.from(image({}).data));
+    first.voxelSize.forEach((size) => expect(size).toBeCloseTo(1.5, 5));
+
+    const second = readWithNumpy(join(scratch, 'save/tomo-007.mrc'));
+    expect(second).toMatchObject({ shape: [2, 3, 4], mode: 1, ispg: 1, origin: [5, 6, 7] });
+    expect(second.values).toEqual(Array.from(volume({}).data));
+    [1, 2, 3].forEach((size, i) => expect(second.voxelSize[i]).toBeCloseTo(size, 5));
+  });
+
+  it('refuses to overwrite unless told to', () => {
+    const path = join(scratch, 'same.mrc');
+    const writer = new MrcWriter();
+    writer.process({ data: image({}) }, { path, overwrite: false }, context(0));
+    expect(() => writer.process({ data: volume({}) }, { path, overwrite: false }, context(1))).toThrow(`mrc-writer: ${path} exists (set overwrite: true to replace it)`);
+    writer.process({ data: volume({}) }, { path, overwrite: true }, context(1));
+    expect(decodeMrc(readFileSync(path), path).data.shape).toEqual([2, 3, 4]);
+  });
+
+  it('names itself, the pattern or the dtype in errors', () => {
+    const writer = new MrcWriter();
+    expect(() => writer.process({ data: image({}) }, { path: join(scratch, '{name}.mrc'), overwrite: false }, context(0))).toThrow(
+      /^mrc-writer: name pattern ".*\{name\}\.mrc": \{name\} has no value here/,
+    );
+    const doubles = new NDArray(new Float64Array(4), [2, 2]);
+    expect(() => writer.process({ data: doubles }, { path: join(scratch, 'f64.mrc'), overwrite: false }, context(0))).toThrow(/^mrc-writer: encodeMrc: dtype float64 cannot be written to MRC/);
+  });
+});
