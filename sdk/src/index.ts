@@ -7,3 +7,4 @@ export * from './protocol/messages.js';
 export { openChannel, call, type Channel } from './protocol/channel.js';
 export { map, unmap, SlotMappings } from './shm.js';
 export { npyHeader, decodeNpy } from './npy.js';
+export * from './axes.js';
