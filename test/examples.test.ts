@@ -1,0 +1,64 @@
+// The example pipelines in pipelines/ run on the data in the repository, and what they measure matches
+// NumPy/SciPy computing the same steps independently (test/fixtures/example_references.py).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSession, type Session } from '@emflow/engine';
+import type { JsonFrame, NDArray } from '@emflow/sdk';
+import { expectNoLeaks, root } from './helpers.js';
+
+type Stats = { mean: number; std: number; min: number; max: number; sum: number };
+let references: Record<string, { shape?: number[]; stats: Stats[] }>;
+const python = process.env.EMFLOW_PYTHON ?? 'python3';
+
+beforeAll(() => {
+  references = JSON.parse(execFileSync(python, [join(root, 'test/fixtures/example_references.py')], { encoding: 'utf8' }));
+});
+
+/** Within float32 rounding of values computed in a different order. */
+function expectStatsClose(ours: Stats, theirs: Stats, relative = 2e-6) {
+  const scale = Math.max(Math.abs(theirs.max), Math.abs(theirs.min), 1);
+  for (const key of ['mean', 'std', 'min', 'max'] as const) expect(Math.abs(ours[key] - theirs[key])).toBeLessThanOrEqual(relative * scale);
+  expect(Math.abs(ours.sum - theirs.sum)).toBeLessThanOrEqual(relative * scale * 1e4);
+}
+
+async function runExample(name: string): Promise<Session> {
+  const session = await openSession({ pipeline: join(root, 'pipelines', `${name}.json`) });
+  await session.run();
+  return session;
+}
+
+const opened: Session[] = [];
+afterAll(async () => {
+  for (const session of opened) {
+    await session.close();
+    await expectNoLeaks(session.paths.dir);
+  }
+});
+
+describe('example pipelines', () => {
+  it('emdb-projection: EMD-3001 summed along z and blurred, as NumPy and SciPy compute it; the PNG is written', async () => {
+    const png = join(root, 'out', 'emd-3001-projection-00.png');
+    rmSync(png, { force: true });
+    const session = await runExample('emdb-projection');
+    opened.push(session);
+    const blurred = session.outputs('blur', 'image')[0] as NDArray;
+    expect(blurred.shape).toEqual(references['emdb-projection'].shape);
+    expect(blurred.meta.units).toBe('Å');
+    expectStatsClose((session.outputs('stats', 'stats')[0] as JsonFrame<Stats>).value, references['emdb-projection'].stats[0]);
+    expect(existsSync(png)).toBe(true);
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([blurred.shape[1], blurred.shape[0]]);
+  });
+
+  it('micrograph-stream: six MRC micrographs binned and normalised as a stream, frame by frame as NumPy computes it', async () => {
+    const session = await runExample('micrograph-stream');
+    opened.push(session);
+    const stats = session.outputs('stats', 'stats') as JsonFrame<Stats>[];
+    expect(stats).toHaveLength(6);
+    stats.forEach((frame, i) => expectStatsClose(frame.value, references['micrograph-stream'].stats[i], 1e-5));
+    expect(stats.map((f) => (f.meta.source as string).split('/').pop())).toEqual(['mic-000.mrc', 'mic-001.mrc', 'mic-002.mrc', 'mic-003.mrc', 'mic-004.mrc', 'mic-005.mrc']);
+  });
+});
