@@ -5,7 +5,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSession, type Session } from '@emflow/engine';
-import type { JsonFrame, NDArray } from '@emflow/sdk';
+import type { JsonFrame, NDArray, TableFrame } from '@emflow/sdk';
+import { latticePeaks } from '../operators/synthetic/src/patterns.js';
 import { expectNoLeaks, root } from './helpers.js';
 
 type Stats = { mean: number; std: number; min: number; max: number; sum: number };
@@ -60,5 +61,38 @@ describe('example pipelines', () => {
     expect(stats).toHaveLength(6);
     stats.forEach((frame, i) => expectStatsClose(frame.value, references['micrograph-stream'].stats[i], 1e-5));
     expect(stats.map((f) => (f.meta.source as string).split('/').pop())).toEqual(['mic-000.mrc', 'mic-001.mrc', 'mic-002.mrc', 'mic-003.mrc', 'mic-004.mrc', 'mic-005.mrc']);
+  });
+
+  it('tiff-diffractogram: the deflate TIFF’s Hann-windowed log power spectrum, as numpy.fft computes it', async () => {
+    const session = await runExample('tiff-diffractogram');
+    opened.push(session);
+    const spectrum = session.outputs('fft', 'spectrum')[0] as NDArray;
+    const reference = references['tiff-diffractogram'];
+    expect(spectrum.shape).toEqual(reference.shape);
+    const values = Array.from(spectrum.data);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    expect(Math.abs(mean - reference.stats[0].mean)).toBeLessThanOrEqual(1e-4 * reference.stats[0].mean);
+    expect(Math.abs(Math.max(...values) - reference.stats[0].max)).toBeLessThanOrEqual(1e-4 * reference.stats[0].max);
+    expect(existsSync(join(root, 'out', 'tomviz-diffractogram-00.png'))).toBe(true);
+  });
+
+  it('lattice-peaks: every lattice peak away from the border is found, at its true sub-pixel position', async () => {
+    const session = await runExample('lattice-peaks');
+    opened.push(session);
+    const { table } = session.outputs('peaks', 'peaks')[0] as TableFrame;
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['x', 'y', 'height', 'sigma']);
+    const xs = table.getChild('x')!.toArray() as Float64Array;
+    const ys = table.getChild('y')!.toArray() as Float64Array;
+    // the generator's own peak centres, away from the border that peak-find excludes (minDistance 5)
+    const truth = latticePeaks(256, 256, 11, 0).filter((p) => p.x >= 5 && p.y >= 5 && p.x <= 250 && p.y <= 250);
+    expect(table.numRows).toBe(truth.length);
+    let squares = 0;
+    for (const p of truth) {
+      const nearest = Math.min(...Array.from(xs, (x, i) => Math.hypot(x - p.x, ys[i] - p.y)));
+      expect(nearest).toBeLessThan(0.2);
+      squares += nearest ** 2;
+    }
+    // noise of 0.05 on unit peaks limits a position to ~0.04 px RMS per axis
+    expect(Math.sqrt(squares / truth.length)).toBeLessThan(0.08);
   });
 });
