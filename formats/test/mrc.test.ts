@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { referenceStats } from '../../test/helpers.js';
 import { NDArray, type DType } from '@emflow/sdk';
 import { decodeMrc, decodeMrcInto, encodeMrc, readMrcLayout } from '../src/mrc.js';
 
@@ -55,21 +56,6 @@ const realMaps = JSON.parse(readFileSync(`${fixtureDir}maps.json`, 'utf8')) as R
 const modes = JSON.parse(readFileSync(`${fixtureDir}modes.json`, 'utf8')) as Record<string, { mode: number; shape: number[]; values: number[] }>;
 const readFixture = (name: string) => readFileSync(fixtureDir + name);
 
-/** Statistics accumulated in float64, as numpy's astype(float64).mean() etc. */
-function statsOf(values: ArrayLike<number>): Stats {
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i];
-    min = Math.min(min, values[i]);
-    max = Math.max(max, values[i]);
-  }
-  const mean = sum / values.length;
-  let squares = 0;
-  for (let i = 0; i < values.length; i++) squares += (values[i] - mean) ** 2;
-  return { mean, std: Math.sqrt(squares / values.length), min, max, sum };
-}
 
 /** |ours − numpy| within float32 precision of the data's scale. */
 function expectStatsClose(ours: Stats, numpy: Stats): void {
@@ -103,7 +89,7 @@ describe('decodeMrc on real EMDB maps and a micrograph, against numpy', () => {
       expect(header.nsymbt).toBe(reference.nsymbt);
       expect(extendedHeader.byteLength).toBe(reference.nsymbt);
       expect(header.labels).toEqual(reference.labels);
-      expectStatsClose(statsOf(data.values()), reference.stats);
+      expectStatsClose(referenceStats(data.values()), reference.stats);
       for (const sample of reference.samples) expect(at(data, sample.at)).toBe(sample.value);
     });
   }
@@ -290,7 +276,7 @@ describe('a tomogram-sized file (100 × 512 × 512 float32, 105 MB) written by n
     const { data, voxelSize } = decodeMrc(readFileSync(path), path);
     expect(data.shape).toEqual(reference.shape);
     voxelSize.forEach((size) => expect(size).toBeCloseTo(2.17, 5));
-    expectStatsClose(statsOf(data.data), reference.stats);
+    expectStatsClose(referenceStats(data.data), reference.stats);
     for (const sample of reference.samples) expect(at(data, sample.at)).toBe(sample.value);
   });
 });

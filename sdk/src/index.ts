@@ -8,3 +8,4 @@ export { openChannel, call, type Channel } from './protocol/channel.js';
 export { map, unmap, SlotMappings } from './shm.js';
 export { npyHeader, decodeNpy } from './npy.js';
 export * from './axes.js';
+export { localContext, type LocalContext } from './local-context.js';

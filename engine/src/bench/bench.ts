@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { allocateTyped, NDArray, operatorDefinition, type DType, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { localContext, operatorDefinition, type NDArray } from '@emflow/sdk';
 import { buildImages } from '../build/images.js';
 import { connectDocker, DockerRuntime } from '../runtime/docker.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
@@ -160,21 +160,6 @@ async function chainPipelined(runtime: ProcessRuntime, sizes: BenchSizes): Promi
   });
 }
 
-/** A ProcessContext for calling an operator in-process: outputs go to buffers reused frame after frame, as slots are. */
-function localContext(node: string): ProcessContext & { frame: number } {
-  const buffers = new Map<string, NDArray>();
-  return {
-    node,
-    frame: 0,
-    alloc(port: string, dtype: DType, shape: readonly number[], meta: FrameMeta = {}) {
-      const size = shape.reduce((a, b) => a * b, 1);
-      let buffer = buffers.get(port);
-      if (!buffer || buffer.dtype !== dtype || buffer.size !== size) buffers.set(port, (buffer = new NDArray(allocateTyped(dtype, size), [size], {}, dtype)));
-      return new NDArray(buffer.data, shape, meta, dtype);
-    },
-  };
-}
-
 /** The same chain, the same operator code, called one after another in this process: no IPC, no shared memory. */
 async function chainSingleProcess(runtime: ProcessRuntime, sizes: BenchSizes): Promise<number> {
   const { operators } = await runtime.catalog();
@@ -183,7 +168,7 @@ async function chainSingleProcess(runtime: ProcessRuntime, sizes: BenchSizes): P
   for (const node of nodes) {
     const info = operators.find((o) => o.spec.name === node.operator)!;
     await import(pathToFileURL(runtime.modulePath(info)!).href);
-    instances.push({ node, ctx: localContext(node.id), op: await operatorDefinition(node.operator)!.instantiate() });
+    instances.push({ node, ctx: localContext(node.id, { reuse: true }), op: await operatorDefinition(node.operator)!.instantiate() });
   }
   const [source, ...rest] = instances;
   const once = async (frames: number) => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeMrc } from '@emflow/formats';
-import { NDArray, npyHeader, type DType, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { localContext, NDArray, npyHeader, type DType, type FrameMeta } from '@emflow/sdk';
 import { fileImages } from '../src/file-images.js';
 import { byName, settledFiles, type Listing } from '../src/folder-listing.js';
 import { FolderSource } from '../src/index.js';
@@ -13,7 +13,7 @@ import { FolderSource } from '../src/index.js';
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-folder-source-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const allocate = (dtype: DType, shape: readonly number[], meta: FrameMeta) => NDArray.zeros(dtype, shape, meta);
-const ctx = { node: 'files', frame: 0, alloc: (_port: string, dtype: DType, shape: readonly number[], meta?: FrameMeta) => NDArray.zeros(dtype, shape, meta) } as ProcessContext;
+const ctx = localContext('files');
 const defaults = { pattern: '*', watch: false, interval: 500 };
 
 const npyBytes = (array: NDArray) => Buffer.concat([npyHeader(array), new Uint8Array(array.data.buffer)]);

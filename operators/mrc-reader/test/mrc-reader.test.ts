@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeMrc } from '@emflow/formats';
-import { NDArray, type DType, type FrameMeta, type ProcessContext, type TypedArray } from '@emflow/sdk';
+import { localContext, NDArray, type DType, type FrameMeta, type TypedArray } from '@emflow/sdk';
 import { MrcReader } from '../src/index.js';
 import { openMrc, readSections, readVolume } from '../src/mrc-frames.js';
 
@@ -13,18 +13,10 @@ const micrograph = `${dataDir}micrographs/mic-000.mrc`;
 const sameData = (a: TypedArray, b: TypedArray) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 const allocate = (dtype: DType, shape: readonly number[], meta: FrameMeta) => NDArray.zeros(dtype, shape, meta);
 
-/** A ProcessContext whose alloc records which port each array was allocated for. */
+/** A local context, and the ports its alloc was called for. */
 function recordingContext() {
-  const ports: string[] = [];
-  const ctx = {
-    node: 'reader',
-    frame: 0,
-    alloc(port: string, dtype: DType, shape: readonly number[], meta?: FrameMeta) {
-      ports.push(port);
-      return NDArray.zeros(dtype, shape, meta);
-    },
-  } as ProcessContext;
-  return { ctx, ports };
+  const ctx = localContext('reader');
+  return { ctx, ports: ctx.allocated };
 }
 
 describe('readVolume and readSections', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decodeNpy, NDArray, type DType, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { decodeNpy, localContext, NDArray, type DType, type FrameMeta } from '@emflow/sdk';
 import { TiffReader } from '../src/index.js';
 import { stackFrame } from '../src/tiff-pages.js';
 
@@ -10,18 +10,10 @@ const threePages = `${fixtureDir}tiff-int16-pages-deflate32946.tif`;
 const expected = decodeNpy(readFileSync(`${fixtureDir}tiff-int16-pages-deflate32946.npy`), 'expected');
 const allocate = (dtype: DType, shape: readonly number[], meta: FrameMeta) => NDArray.zeros(dtype, shape, meta);
 
-/** A ProcessContext whose alloc records which port each array was allocated for. */
+/** A local context, and the ports its alloc was called for. */
 function recordingContext() {
-  const ports: string[] = [];
-  const ctx = {
-    node: 'reader',
-    frame: 0,
-    alloc(port: string, dtype: DType, shape: readonly number[], meta?: FrameMeta) {
-      ports.push(port);
-      return NDArray.zeros(dtype, shape, meta);
-    },
-  } as ProcessContext;
-  return { ctx, ports };
+  const ctx = localContext('reader');
+  return { ctx, ports: ctx.allocated };
 }
 
 async function run(path: string, pages: 'frames' | 'stack') {
