@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tableToIPC } from 'apache-arrow';
-import { connectDocker, DockerRuntime, openSession, RunError, type Session } from '@emflow/engine';
+import { buildImages, connectDocker, DockerRuntime, openSession, ProcessRuntime, RunError, type Session } from '@emflow/engine';
 import type { Frame } from '@emflow/sdk';
 import { expectNoLeaks, operatorDirs, pipeline, root } from '../helpers.js';
 
@@ -133,6 +133,30 @@ describe('faults in containers', () => {
   it('an image that is not there is named', async () => {
     const error = await openSession({ pipeline: pipeline([{ id: 'x', operator: 'emflow/not-built:9.9' }], []), runtime: 'docker' }).catch((e: unknown) => e);
     expect((error as Error).message).toContain('/nodes/0/operator: unknown operator "emflow/not-built:9.9"');
+  });
+});
+
+describe('images', () => {
+  it('carry the decorator spec and the OCI labels, and an unchanged operator is not rebuilt', async () => {
+    const docker = await connectDocker();
+    const processes = new ProcessRuntime({ operatorDirs });
+    const blur = (await processes.catalog()).operators.find((o) => o.spec.name === 'gaussian-blur')!;
+    const labels = (await docker.getImage('emflow/gaussian-blur:1.0.0').inspect()).Config.Labels;
+    expect(JSON.parse(labels['emflow.operator'])).toEqual(blur.spec);
+    expect(labels).toMatchObject({
+      'org.opencontainers.image.title': 'gaussian-blur',
+      'org.opencontainers.image.version': '1.0.0',
+      'org.opencontainers.image.description': blur.spec.description,
+      'org.opencontainers.image.source': 'operators/gaussian-blur',
+    });
+    const steps = await buildImages(docker, [{ info: blur, module: processes.modulePath(blur)! }], { base: 'offline' });
+    expect(steps.map((s) => [s.tag, s.status])).toEqual([
+      [`emflow/node-base:${process.versions.node}`, 'unchanged'],
+      ['emflow/runtime:0.1.0', 'unchanged'],
+      ['emflow/gaussian-blur:1.0.0', 'unchanged'],
+    ]);
+    const listed = (await new DockerRuntime().catalog()).operators.find((o) => o.spec.name === 'gaussian-blur')!;
+    expect(listed.identity).toBe((await docker.getImage('emflow/gaussian-blur:1.0.0').inspect()).Id);
   });
 });
 
