@@ -1,6 +1,8 @@
 // The docker runtime against a real daemon: the same pipelines give bit-for-bit the same outputs as the
 // process runtime; containers are locked down; faults are reported with exit codes and logs; nothing is left.
-import { hostname } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tableToIPC } from 'apache-arrow';
 import { buildImages, connectDocker, DockerRuntime, openSession, ProcessRuntime, RunError, type Session } from '@emflow/engine';
@@ -61,6 +63,28 @@ describe('conformance: docker and process runtimes give identical outputs', () =
     const report = await contained.run();
     expect(Object.values(report.nodes).every((n) => n.frames > 0)).toBe(true);
     expect(snapshot(contained)).toEqual(snapshot(local));
+  });
+});
+
+describe('conformance on the EM example pipelines: data mounted read-only, results written through a read-write mount', () => {
+  it.each(['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream'])('%s', async (name) => {
+    const document = JSON.parse(readFileSync(join(root, 'pipelines', `${name}.json`), 'utf8'));
+    const results = mkdtempSync(join(tmpdir(), 'emflow-conformance-'));
+    const into = (runtime: string) => {
+      const copy = structuredClone(document);
+      for (const node of copy.nodes) if (node.operator.endsWith('-writer')) node.params.path = join(results, runtime, `${node.id}-{frame:02d}.out`);
+      return copy;
+    };
+    const baseDir = join(root, 'pipelines');
+    const local = await open('process', into('process'), { baseDir });
+    await local.run();
+    const contained = await open('docker', into('docker'), { baseDir });
+    await contained.run();
+    expect(snapshot(contained)).toEqual(snapshot(local));
+    const listed = (runtime: string) => (existsSync(join(results, runtime)) ? readdirSync(join(results, runtime)).sort() : []);
+    const written = listed('process');
+    expect(listed('docker')).toEqual(written);
+    for (const file of written) expect(readFileSync(join(results, 'docker', file)).equals(readFileSync(join(results, 'process', file)))).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 // The docker runtime: every operator a container from an image labelled `emflow.operator`, through dockerode.
 // Containers see only the session directory (slots and socket) and the paths their params name; no network,
 // read-only root, no capabilities, a non-root user, and limits from the spec's `resources`.
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -36,6 +37,28 @@ export function dataBinds(spec: OperatorSpec, params: Record<string, unknown>): 
   });
 }
 
+/** Can `user` write into `folder`, by its mode bits? */
+function writableBy(folder: string, user: { uid: number; gid: number }): boolean {
+  const { uid, gid, mode } = statSync(folder);
+  return (uid === user.uid && (mode & 0o200) !== 0) || (gid === user.gid && (mode & 0o020) !== 0) || (mode & 0o002) !== 0;
+}
+
+/**
+ * Make sure the containers' user can write where a node writes: folders that do not exist yet are created
+ * and given to that user; an existing folder it cannot write is a clear error before anything starts.
+ */
+export function prepareWriteFolders(binds: string[], user: { uid: number; gid: number }): void {
+  for (const bind of binds.filter((b) => b.endsWith(':rw'))) {
+    const folder = bind.split(':')[0];
+    if (!existsSync(folder)) {
+      mkdirSync(folder, { recursive: true });
+      if (process.getuid?.() === 0) chownSync(folder, user.uid, user.gid);
+    } else if (!writableBy(folder, user)) {
+      throw new Error(`its output folder ${folder} is not writable by the containers' user (uid ${user.uid}): make it writable (e.g. chown ${user.uid} ${folder}) or write elsewhere`);
+    }
+  }
+}
+
 export const defaultDockerSocket = () => process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
 /** A client of the local Docker daemon, or an actionable one-line error when it cannot be reached. */
@@ -57,8 +80,10 @@ export class DockerRuntime implements Runtime {
 
   constructor(private readonly socketPath = defaultDockerSocket()) {}
 
-  /** Files in the session directory belong to the containers' user. */
-  readonly fileOwner = CONTAINER_USER;
+  /** Containers run as the engine's own user, or as an unprivileged one when the engine is root. */
+  readonly user = process.getuid?.() === 0 || process.getuid === undefined ? CONTAINER_USER : { uid: process.getuid(), gid: process.getgid!() };
+  /** When that is another user, the session directory and slot files are given to it. */
+  readonly fileOwner = this.user === CONTAINER_USER ? CONTAINER_USER : undefined;
 
   catalog(): Promise<OperatorCatalog> {
     this.listing ??= (async () => {
@@ -109,17 +134,19 @@ export class DockerRuntime implements Runtime {
   async start({ node, operator, session, token, params }: StartRequest): Promise<OperatorProcess> {
     const resources = operator.spec.resources ?? {};
     if (!this.docker) await this.catalog();
+    const binds = dataBinds(operator.spec, params);
+    prepareWriteFolders(binds, this.user);
     const container = await this.docker!
       .createContainer({
         Image: operator.location,
         name: `emflow-${session.id}-${node}`,
         Env: [`EMFLOW_SOCKET=${CONTAINER_SESSION_DIR}/control.sock`, `EMFLOW_SESSION_DIR=${CONTAINER_SESSION_DIR}`, `EMFLOW_TOKEN=${token}`, `EMFLOW_NODE=${node}`],
-        User: `${CONTAINER_USER.uid}:${CONTAINER_USER.gid}`,
+        User: `${this.user.uid}:${this.user.gid}`,
         Labels: { [LABEL_SESSION]: session.id, [LABEL_ENGINE]: `${hostname()}:${process.pid}`, 'emflow.node': node },
         AttachStdout: true,
         AttachStderr: true,
         HostConfig: {
-          Binds: [`${session.dir}:${CONTAINER_SESSION_DIR}:rw`, ...dataBinds(operator.spec, params)],
+          Binds: [`${session.dir}:${CONTAINER_SESSION_DIR}:rw`, ...binds],
           NetworkMode: 'none',
           ReadonlyRootfs: true,
           CapDrop: ['ALL'],
