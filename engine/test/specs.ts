@@ -1,46 +1,16 @@
-// Operator specs shared by the engine unit tests: copies of the example operators' interfaces plus a few
+// Operator specs shared by the engine unit tests: the shipped operators' own specs plus a few
 // made-up operators that exercise port types, optional inputs and required params.
-import type { OperatorSpec, PortType } from '@emflow/sdk';
+import { operatorDefinition, type OperatorSpec, type PortType } from '@emflow/sdk';
+import '../../operators/synthetic/src/index.js';
+import '../../operators/gaussian-blur/src/index.js';
+import '../../operators/scale/src/index.js';
+import '../../operators/stats/src/index.js';
 
-export const synthetic: OperatorSpec = {
-  name: 'synthetic',
-  version: '1.0.0',
-  description: 'Deterministic source of float32 test images.',
-  outputs: { image: { type: 'image2d', description: 'float32 image, height × width' } },
-  params: {
-    pattern: { type: 'string', enum: ['noise', 'gaussian-blobs', 'lattice'], default: 'noise', description: 'what to draw' },
-    width: { type: 'integer', minimum: 1, maximum: 32768, default: 512, units: 'px', description: 'image width' },
-    height: { type: 'integer', minimum: 1, maximum: 32768, default: 512, units: 'px', description: 'image height' },
-    count: { type: 'integer', minimum: 1, default: 1, description: 'frames to emit' },
-    seed: { type: 'integer', minimum: 0, maximum: 4294967295, default: 0, description: 'random seed' },
-  },
-  display: { category: 'source' },
-};
-
-export const gaussianBlur: OperatorSpec = {
-  name: 'gaussian-blur',
-  version: '1.0.0',
-  description: 'Gaussian blur of a 2-D image.',
-  inputs: { image: { type: 'image2d', description: 'image of any dtype' } },
-  outputs: { image: { type: 'image2d', description: 'blurred float32 image, same shape' } },
-  params: {
-    sigma: { type: 'number', minimum: 0, maximum: 1000, default: 1, units: 'px', description: 'standard deviation of the Gaussian' },
-  },
-  display: { category: 'filter' },
-};
-
-export const scale: OperatorSpec = {
-  name: 'scale',
-  version: '1.0.0',
-  description: 'Linear intensity transform y = a·x + b.',
-  inputs: { image: { type: 'ndarray', description: 'array of any shape and dtype' } },
-  outputs: { image: { type: 'ndarray', sameAs: 'image', description: 'float32 array, same shape as the input' } },
-  params: {
-    a: { type: 'number', default: 1, description: 'gain' },
-    b: { type: 'number', default: 0, description: 'offset' },
-  },
-  display: { category: 'intensity' },
-};
+// the shipped operators' own specs, read from the decorator registry (no copies)
+const shipped = (name: string): OperatorSpec => operatorDefinition(name)!.spec;
+export const synthetic = shipped('synthetic');
+export const gaussianBlur = shipped('gaussian-blur');
+export const scale = shipped('scale');
 
 /** `scale` without sameAs: its output is a plain ndarray whatever feeds it. */
 export const scalePlain: OperatorSpec = {
@@ -49,14 +19,7 @@ export const scalePlain: OperatorSpec = {
   outputs: { image: { type: 'ndarray' } },
 };
 
-export const stats: OperatorSpec = {
-  name: 'stats',
-  version: '1.0.0',
-  description: 'Per-frame statistics of an array.',
-  inputs: { image: { type: 'ndarray', description: 'array of any shape and dtype' } },
-  outputs: { stats: { type: 'json', description: '{ mean, std, min, max, sum }' } },
-  display: { category: 'measure' },
-};
+export const stats = shipped('stats');
 
 /** One output of every port type. */
 export const everything: OperatorSpec = {
