@@ -160,6 +160,27 @@ describe('emflow run', () => {
   });
 });
 
+describe('emflow run on a watching source', () => {
+  it('stops promptly on Ctrl-C although the source never finishes its step', async () => {
+    const before = new Set(readdirSync('/dev/shm'));
+    const child = spawn(process.execPath, [cli, 'run', 'pipelines/micrograph-stream.json', '--set', 'micrographs.watch=true', '--set', 'micrographs.interval=100'], { cwd: root, stdio: 'ignore' });
+    let dir: string | undefined;
+    for (let i = 0; i < 200 && !dir; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const fresh = readdirSync('/dev/shm').find((n) => n.startsWith('emflow-') && !before.has(n));
+      if (fresh && processesOf(`/dev/shm/${fresh}`).length === 4) dir = `/dev/shm/${fresh}`;
+    }
+    expect(dir).toBeDefined();
+    await new Promise((r) => setTimeout(r, 1500)); // the six files are done; the source is watching
+    const interrupted = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(Date.now() - interrupted).toBeLessThan(5000);
+    await expectNoLeaks(dir!);
+  });
+});
+
 describe('emflow operators', () => {
   it('lists the shipped operators with their specs as JSON', () => {
     const result = emflow('operators', '--json');

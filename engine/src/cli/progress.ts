@@ -24,11 +24,15 @@ export function createProgress(nodes: { id: string; operator: string }[], enable
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map(nodes.map((n) => [n.id, multibar.create(0, 0, { label: `${n.id} (${n.operator})`.padEnd(width), state: 'waiting'.padEnd(8) })]));
+  let stopped = false;
   return {
     update(node, state, frames) {
-      bars.get(node)?.update(frames, { state: state.padEnd(8) });
+      // after an interrupt, nodes still report their end: the display is gone by then
+      if (!stopped) bars.get(node)?.update(frames, { state: state.padEnd(8) });
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       multibar.stop();
     },
   };

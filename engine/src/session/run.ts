@@ -110,8 +110,13 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     const operator = worker.info.spec.name;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ctx.timeoutMs)));
+    // Closing the session does not wait for calls in flight (a watching source may never answer): its
+    // operators are shut down next. A failed run does wait, so that no late answer writes into a reused slot.
+    let onClose!: () => void;
+    const closing = new Promise<'closing'>((resolve) => ctx.signal.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
     try {
-      const outcome = await Promise.race([call<ProcessResult>(worker.channel, method, params), timedOut]);
+      const outcome = await Promise.race([call<ProcessResult>(worker.channel, method, params), timedOut, closing]);
+      if (outcome === 'closing') throw ctx.signal.reason;
       if (outcome === 'timeout') {
         await worker.process.kill();
         throw new RunError({ node: worker.node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: worker.process.logTail() });
@@ -131,6 +136,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       throw new RunError({ node: worker.node, operator, frame, detail, log: worker.process.logTail() });
     } finally {
       clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onClose);
     }
   }
 

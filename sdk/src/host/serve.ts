@@ -176,7 +176,9 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
   });
 
   channel.addMethod(METHODS.shutdown, async () => {
-    await abandonActive().catch(() => {});
+    // a generator in the middle of a step (e.g. a folder watch waiting for files) would only return after
+    // that step: do not wait for it
+    void abandonActive().catch(() => {});
     await instance.teardown();
     setImmediate(() => socket.end());
     return null;

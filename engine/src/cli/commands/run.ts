@@ -9,7 +9,7 @@ import { RunError } from '../../session/errors.js';
 import { ValidationError } from '../../validate/problems.js';
 import { EXIT, reportError, UsageError } from '../exit.js';
 import { writeOutputFrame } from '../outputs.js';
-import { createProgress } from '../progress.js';
+import { createProgress, type Progress } from '../progress.js';
 
 interface RunFlags {
   set: string[];
@@ -73,15 +73,15 @@ export function runCommand(program: Command): void {
       applySettings(document, flags.set, file);
 
       // Ctrl-C at any point stops the operators and removes the session's shared memory before exiting
-      const state: { session?: Session; interrupted: boolean } = { interrupted: false };
+      const state: { session?: Session; progress?: Progress; interrupted: boolean } = { interrupted: false };
       const interrupt = () => {
         if (state.interrupted) return;
         state.interrupted = true;
+        state.progress?.stop();
         process.stderr.write('\nemflow: interrupted, stopping operators\n');
         void state.session?.close().finally(() => process.exit(EXIT.interrupted));
       };
-      process.on('SIGINT', interrupt);
-      process.on('SIGTERM', interrupt);
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
       const session = (state.session = await Session.open({ pipeline: document as object, baseDir: dirname(resolve(file)), runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
         if (state.interrupted) process.exit(EXIT.interrupted);
@@ -92,10 +92,10 @@ export function runCommand(program: Command): void {
         process.exit(EXIT.interrupted);
       }
       const operators = new Map(session.pipeline.document.nodes.map((n) => [n.id, n.operator]));
-      const progress = createProgress(
+      const progress = (state.progress = createProgress(
         session.pipeline.order.map((id) => ({ id, operator: operators.get(id)! })),
         !flags.json && process.stderr.isTTY === true,
-      );
+      ));
       session.on('node', ({ node, state, frames: count }) => progress.update(node, state, count));
       const written: string[] = [];
       const out = flags.out ? resolve(flags.out) : undefined;
