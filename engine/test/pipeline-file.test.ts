@@ -168,10 +168,7 @@ describe('applySettings (emflow run --set)', () => {
     expect(() => applySettings(null, ['a.b=1'], 'p.json')).toThrow(new UsageError('--set a.b=1: p.json has no node "a" (nodes: none)'));
   });
 
-  // BUG: engine/src/cli/commands/run.ts, applySettings, the "has no node" message: `(nodes ?? []).map(...)` assumes
-  // `nodes` is an array whenever it is set. `emflow run` calls applySettings before validating, so a document whose
-  // `nodes` is an object (or a string) crashes with "TypeError: (nodes ?? []).map is not a function" and a stack trace,
-  // instead of a UsageError (or the validation problem at /nodes).
+  // `emflow run` applies --set before validating: a malformed node list must give a usage error, not a crash
   it('reports an unknown node when nodes is not an array', () => {
     expect(() => applySettings({ emflow: 1, nodes: { src: {} } }, ['src.x=1'], 'p.json')).toThrow(UsageError);
   });

@@ -180,9 +180,7 @@ describe('checkPipeline: a valid chain', () => {
     expect(pipeline!.types.get('m.out')).toBe('image2d');
   });
 
-  // BUG: input and output ports share one "node.port" key in `types`. An output named like an input, declared
-  // before a sameAs output, overwrites the input's resolved type, so the sameAs output follows the wrong port
-  // (engine/src/validate/pipeline.ts, the `types.set(portKey(id, port), …)` calls in checkPipeline).
+  // an input and an output of one node may share a name: sameAs must follow the input's resolved type
   it('resolves sameAs from the input port even when an output has the same name', () => {
     const split: OperatorSpec = {
       name: 'split',
@@ -306,10 +304,7 @@ describe('checkPipeline: nodes and edges', () => {
     expect(problemsOf(doc)).toEqual([{ pointer: '/nodes/2/id', message: 'duplicate node id "src" (first used at /nodes/0)' }]);
   });
 
-  // BUG: an edge touching a node whose operator is unknown is dropped silently (ok = false, no problem), so the
-  // input it feeds is then reported as "not connected" although the document connects it
-  // (engine/src/validate/pipeline.ts, `if (!spec) ok = false` in checkPipeline's edge loop, then the required-input check).
-  // actual: an extra { pointer: '/nodes/2', message: 'required input "image" of node "stats" (stats) is not connected' }
+  // an edge that touches a node with an unknown operator is still a connection: no "not connected" report follows
   it('reports an unknown operator, and nothing more about edges touching its node', () => {
     const doc = {
       emflow: 1,
@@ -466,9 +461,7 @@ describe('checkPipeline: cycles', () => {
     expect(problemsOf(doc)).toEqual([{ pointer: '/edges/0', message: 'the graph has a cycle through nodes "a"' }]);
   });
 
-  // BUG: Kahn's leftovers are the cycle's nodes *and every node downstream of it*, but the message says they are
-  // all on the cycle, and the pointer is the first edge between two leftovers, which may be an edge leaving the
-  // cycle (engine/src/validate/pipeline.ts, topologicalOrder and the cycle report in checkPipeline).
+  // nodes downstream of a cycle are not on it: neither the message nor the pointer may name them
   it('names only the nodes on the cycle, and points at an edge of the cycle', () => {
     const doc = {
       emflow: 1,
