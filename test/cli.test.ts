@@ -1,15 +1,12 @@
 // The emflow command as a user runs it: exit codes, messages, --json, --out files checked with NumPy, Ctrl-C.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { gaussianFilter2d } from '../operators/gaussian-blur/src/blur.js';
-import { expectNoLeaks, processesOf, referenceStats, root } from './helpers.js';
+import { expectNoLeaks, firstDifference, numpyReference, pipeline, processesOf, readWithNumpy, root, type NodeSketch } from './helpers.js';
 
 const cli = join(root, 'engine/dist/cli/main.js');
-const python = process.env.EMFLOW_PYTHON ?? 'python3';
 
 function emflow(...args: string[]) {
   const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -63,7 +60,7 @@ describe('emflow validate', () => {
 });
 
 describe('emflow run', () => {
-  it('prints the run report as JSON and writes unconsumed outputs that NumPy reads back exactly', () => {
+  it('prints the run report as JSON and writes unconsumed outputs that NumPy reads back, equal to SciPy blurring and NumPy scaling the source', () => {
     const out = scratch();
     const result = emflow('run', 'pipelines/lattice-branches.json', '--json', '--out', out, '--set', 'blur.sigma=2');
     expect(result.code).toBe(0);
@@ -77,21 +74,24 @@ describe('emflow run', () => {
       'raw_stats.stats.0.json',
       'raw_stats.stats.1.json',
     ]);
-    // NumPy reads our .npy; compare with blur and scale recomputed here from the source image
-    const blurred = gaussianFilter2d(synthesize('lattice', 128, 96, 3, 1), 128, 96, 2);
-    const expected = Array.from(blurred, (v) => Math.fround(10 * v - 0.5));
-    const loaded = JSON.parse(
-      execFileSync(python, ['-c', `import numpy, json, sys; a = numpy.load(sys.argv[1]); print(json.dumps({"dtype": str(a.dtype), "shape": a.shape, "values": a.ravel().tolist()}))`, join(out, 'contrast.image.1.npy')], {
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      }),
-    );
-    expect([loaded.dtype, loaded.shape]).toEqual(['float32', [96, 128]]);
-    expect(loaded.values).toEqual(expected);
+    // The lattice is consumed inside the pipeline: its source node alone writes the same frames for NumPy.
+    const example = JSON.parse(readFileSync(join(root, 'pipelines/lattice-branches.json'), 'utf8')) as { nodes: NodeSketch[] };
+    const sourceOut = scratch();
+    const lattice = example.nodes.find((n) => n.id === 'lattice')!;
+    expect(emflow('run', file('lattice.json', JSON.stringify(pipeline([lattice], []))), '--out', sourceOut).code).toBe(0);
+    expect(readdirSync(sourceOut).sort()).toEqual(['lattice.image.0.npy', 'lattice.image.1.npy']);
+
+    // NumPy reads our .npy; SciPy blurs the lattice and NumPy scales it, as contrast = 10 · blur − 0.5
+    const [contrast] = readWithNumpy(join(out, 'contrast.image.1.npy'));
+    expect([contrast.dtype, contrast.shape]).toEqual(['float32', [96, 128]]);
+    const [reference] = numpyReference('blur-scale', join(sourceOut, 'lattice.image.1.npy'), 2, 10, -0.5);
+    // float32 rounding makes them differ by about 4e-7 on values up to 3.2; 1e-4 leaves room for another summation order
+    expect(firstDifference(contrast.values, reference.values, 1e-4)).toBeUndefined();
     const stats = JSON.parse(readFileSync(join(out, 'raw_stats.stats.0.json'), 'utf8'));
-    const reference = referenceStats(synthesize('lattice', 128, 96, 3, 0));
-    expect(stats.mean).toBeCloseTo(reference.mean, 9);
-    expect(stats.max).toBe(reference.max);
+    const [raw] = readWithNumpy(join(sourceOut, 'lattice.image.0.npy'));
+    expect(stats.mean).toBeCloseTo(raw.stats.mean!, 9);
+    expect(stats.std).toBeCloseTo(raw.stats.std!, 9);
+    expect([stats.min, stats.max]).toEqual([raw.stats.min, raw.stats.max]);
   });
 
   it('fails with exit 1 and one paragraph naming the node when an operator fails', () => {

@@ -1,7 +1,10 @@
-// Shared helpers of the integration tests: pipelines built in code, and leak checks against /proc and /dev/shm.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Shared helpers of the tests: pipelines built in code, leak checks against /proc and /dev/shm, and reference
+// values computed independently of emflow (here, or by NumPy/SciPy in test/fixtures/numpy_reference.py).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npyHeader, type NDArray } from '@emflow/sdk';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const operatorDirs = [resolve(root, 'operators'), resolve(root, 'test/operators')];
@@ -65,4 +68,51 @@ export function referenceStats(values: ArrayLike<number>) {
   let squares = 0;
   for (let i = 0; i < values.length; i++) squares += (values[i] - mean) ** 2;
   return { mean, std: Math.sqrt(squares / values.length), min, max, sum };
+}
+
+export const python = process.env.EMFLOW_PYTHON ?? 'python3';
+
+/** An array as NumPy holds it: its elements (C order) as float64, float64 statistics and what the file's header says. */
+export interface NumpyArray {
+  dtype: string;
+  shape: number[];
+  values: Float64Array;
+  stats: Partial<ReturnType<typeof referenceStats>>;
+  meta: Record<string, unknown>;
+}
+
+/**
+ * Runs test/fixtures/numpy_reference.py (NumPy/SciPy and decoders written from the specifications, no emflow
+ * code): `read FILE...`, `blur-scale IMAGE.npy SIGMA A B` or `png-pixels IMAGE.npy SCALING LOW HIGH DEPTH`.
+ */
+export function numpyReference(command: 'read' | 'blur-scale' | 'png-pixels', ...args: (string | number)[]): NumpyArray[] {
+  const script = resolve(root, 'test/fixtures/numpy_reference.py');
+  const output = execFileSync(python, [script, command, ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return (JSON.parse(output) as (Omit<NumpyArray, 'values'> & { values: string })[]).map((array) => {
+    const bytes = Buffer.from(array.values, 'base64');
+    return { ...array, values: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
+  });
+}
+
+/** Files as NumPy reads them (numpy.load; MRC, TIFF and PNG by the independent readers of formats/test/fixtures). */
+export const readWithNumpy = (...files: string[]) => numpyReference('read', ...files);
+
+/**
+ * Where `actual` first differs from `expected` by more than `tolerance` (NaN equals only NaN; with tolerance 0,
+ * 0 and −0 differ), or undefined: quick on large arrays, and it names the element.
+ */
+export function firstDifference(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 0): string | undefined {
+  if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
+  for (let i = 0; i < actual.length; i++) {
+    const [a, e] = [actual[i], expected[i]];
+    const same = tolerance === 0 ? Object.is(a, e) : Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= tolerance;
+    if (!same) return `element ${i}: ${a}, expected ${e}`;
+  }
+  return undefined;
+}
+
+/** Saves an array as a .npy file for NumPy (npy-writer's test checks this header format against numpy.load). */
+export function saveNpy(path: string, array: NDArray): void {
+  const { data } = array;
+  writeFileSync(path, Buffer.concat([npyHeader(array), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
