@@ -7,5 +7,6 @@ export * from './protocol/messages.js';
 export { openChannel, call, type Channel } from './protocol/channel.js';
 export { map, unmap, SlotMappings } from './shm.js';
 export { npyHeader, decodeNpy } from './npy.js';
+export { fileKind, openRegularFile, checkRegularFile, NotARegularFileError } from './file-kind.js';
 export * from './axes.js';
 export { localContext, type LocalContext } from './local-context.js';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,19 @@ describe('MrcWriter operator', () => {
     expect(() => writer.process({ data: volume({}) }, { path, overwrite: false }, context(1))).toThrow(`mrc-writer: ${path} exists (set overwrite: true to replace it)`);
     writer.process({ data: volume({}) }, { path, overwrite: true }, context(1));
     expect(decodeMrc(readFileSync(path), path).data.shape).toEqual([2, 3, 4]);
+  });
+
+  it('never writes through a symbolic link at the target, even with overwrite', () => {
+    const unrelated = join(scratch, 'unrelated.txt');
+    writeFileSync(unrelated, 'not an MRC file\n');
+    const path = join(scratch, 'linked.mrc');
+    symlinkSync(unrelated, path);
+    for (const overwrite of [false, true]) {
+      expect(() => new MrcWriter().process({ data: image({}) }, { path, overwrite }, context(0))).toThrow(
+        `mrc-writer: ${path} is a symbolic link; emflow does not write through links (remove it or choose another path)`,
+      );
+    }
+    expect(readFileSync(unrelated, 'utf8')).toBe('not an MRC file\n');
   });
 
   it('names itself, the pattern or the dtype in errors', () => {
