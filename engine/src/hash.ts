@@ -25,6 +25,8 @@ export interface NodeKeyInput {
   inputs: Record<string, string>;
   /** limits that change what a node emits (e.g. the source frame limit) */
   limits?: Record<string, unknown>;
+  /** path param → identity of what it names now, so a changed file is never served from the cache */
+  files?: Record<string, string>;
 }
 
 /** The cache key of a node's outputs. */

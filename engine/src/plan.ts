@@ -1,8 +1,11 @@
-// Planning a run: cache keys for every node, and which nodes run, which replay cached frames.
+// Planning a run: the params every node runs with, cache keys for every node, and which nodes run and which
+// replay cached frames. Pure: what the files named by path params look like now comes in as `files`.
 import { nodeKey } from './hash.js';
 import type { ResolvedPipeline } from './validate/pipeline.js';
 
 export interface RunPlan {
+  /** node → the params it runs with: a copy taken at planning, so a later change can never mix into this run */
+  params: ReadonlyMap<string, Record<string, unknown>>;
   /** node → cache key for this run */
   keys: ReadonlyMap<string, string>;
   /** nodes that execute, in dependency order */
@@ -18,21 +21,30 @@ export interface PlanInput {
   frames?: number;
   /** node → key of its complete cache entry, if any */
   cached: ReadonlyMap<string, string>;
+  /** node → path param → identity of the file or folder it names (size, times, inode; a folder's listing) */
+  files?: ReadonlyMap<string, Record<string, string>>;
 }
 
-export function planRun({ pipeline, identities, frames, cached }: PlanInput): RunPlan {
+export function planRun({ pipeline, identities, frames, cached, files }: PlanInput): RunPlan {
   const keys = new Map<string, string>();
+  const params = new Map<string, Record<string, unknown>>();
+  for (const node of pipeline.document.nodes) params.set(node.id, structuredClone(node.params));
   for (const id of pipeline.order) {
-    const node = pipeline.document.nodes.find((n) => n.id === id)!;
     const wired = pipeline.inputs.get(id);
     const inputs = Object.fromEntries([...(wired ?? [])].map(([port, from]) => [port, `${keys.get(from.node)}:${from.port}`]));
     const limits = wired?.size ? undefined : { frames: frames ?? null };
-    keys.set(id, nodeKey({ identity: identities.get(id)!, params: node.params, inputs, limits }));
+    keys.set(id, nodeKey({ identity: identities.get(id)!, params: params.get(id)!, inputs, limits, files: files?.get(id) }));
   }
-  const execute = pipeline.order.filter((id) => cached.get(id) !== keys.get(id));
-  const executing = new Set(execute);
+  // A node runs when its key has no complete cache entry, or when a node it reads from runs (whose entry
+  // may be missing for other reasons: too big for the cache, or cut short by a frame limit).
+  const executing = new Set<string>();
+  for (const id of pipeline.order) {
+    const upstreamRuns = [...(pipeline.inputs.get(id)?.values() ?? [])].some((from) => executing.has(from.node));
+    if (upstreamRuns || cached.get(id) !== keys.get(id)) executing.add(id);
+  }
+  const execute = pipeline.order.filter((id) => executing.has(id));
   const replay = pipeline.order.filter(
-    (id) => !executing.has(id) && [...executing].some((e) => [...(pipeline.inputs.get(e)?.values() ?? [])].some((from) => from.node === id)),
+    (id) => !executing.has(id) && execute.some((e) => [...(pipeline.inputs.get(e)?.values() ?? [])].some((from) => from.node === id)),
   );
-  return { keys, execute, replay };
+  return { params, keys, execute, replay };
 }

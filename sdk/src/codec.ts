@@ -80,6 +80,20 @@ function framedMessage(message: Message): Uint8Array {
   return out;
 }
 
+/** The two IPC messages in front of an array's values (schema and record batch header), and the padded body length. */
+function arrayHeader(array: NDArray): { schemaBytes: Uint8Array; batchBytes: Uint8Array; bodyLength: number } {
+  const bodyLength = align(array.data.byteLength, 8);
+  const regions = [new BufferRegion(0, 0), new BufferRegion(0, 0), new BufferRegion(0, bodyLength)];
+  const header = new RecordBatchHeader(1, [new FieldNode(1, 0), new FieldNode(array.size, 0)], regions, null);
+  return { schemaBytes: framedMessage(Message.from(tensorSchema(array))), batchBytes: framedMessage(Message.from(header, bodyLength)), bodyLength };
+}
+
+/** Bytes an array frame needs when its values are copied behind the header (large metadata may not fit in front of `alloc`'s values). */
+function arrayEncodedSize(array: NDArray): number {
+  const { schemaBytes, batchBytes, bodyLength } = arrayHeader(array);
+  return Math.max(slotBytesForArray(array.dtype, array.shape), align(schemaBytes.byteLength + batchBytes.byteLength, 64) + bodyLength + EOS.length);
+}
+
 /**
  * Encode an N-D array into `target`. When `array.data` already lies inside `target` with room for the
  * header in front of it, the values stay where they are; otherwise they are copied behind the header.
@@ -89,11 +103,7 @@ function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefi
   // The record batch of a one-row tensor column, described directly (what Arrow's VectorAssembler would
   // produce: empty validity buffers, the values padded to 8 bytes), so no Arrow vectors are built per frame.
   const valueBytes = array.data.byteLength;
-  const bodyLength = align(valueBytes, 8);
-  const regions = [new BufferRegion(0, 0), new BufferRegion(0, 0), new BufferRegion(0, bodyLength)];
-  const header = new RecordBatchHeader(1, [new FieldNode(1, 0), new FieldNode(array.size, 0)], regions, null);
-  const schemaBytes = framedMessage(Message.from(tensorSchema(array)));
-  const batchBytes = framedMessage(Message.from(header, bodyLength));
+  const { schemaBytes, batchBytes, bodyLength } = arrayHeader(array);
   const headerLength = schemaBytes.byteLength + batchBytes.byteLength;
 
   const inPlace =
@@ -136,8 +146,7 @@ export function encodeFrameInto(frame: Frame, target: Uint8Array): Placement | u
 
 /** Encode a frame as a standalone Arrow IPC stream (for files and tests). */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const size = frame.kind === 'ndarray' ? slotBytesForArray(frame.dtype, frame.shape) : tableToIPC(tableOfFrame(frame), 'stream').byteLength;
-  const buffer = new Uint8Array(size);
+  const buffer = new Uint8Array(encodedSizeOf(frame));
   const placed = encodeFrameInto(frame, buffer);
   if (!placed) throw new FrameError('frame does not fit its own encoding size');
   return buffer.subarray(placed.offset, placed.offset + placed.length);
@@ -145,7 +154,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
 
 /** Bytes needed to encode this frame (exact for tables and JSON, with header room for arrays). */
 export function encodedSizeOf(frame: Frame): number {
-  return frame.kind === 'ndarray' ? slotBytesForArray(frame.dtype, frame.shape) : tableToIPC(tableOfFrame(frame), 'stream').byteLength;
+  return frame.kind === 'ndarray' ? arrayEncodedSize(frame) : tableToIPC(tableOfFrame(frame), 'stream').byteLength;
 }
 
 function parseMeta(schema: Schema): FrameMeta {

@@ -69,6 +69,8 @@ export interface Runtime {
   /** every operator this runtime can start, without starting any */
   catalog(): Promise<OperatorCatalog>;
   start(request: StartRequest): Promise<OperatorProcess>;
+  /** true when a started operator cannot serve these new params (e.g. a container lacks the mounts they need) */
+  needsRestart?(operator: OperatorInfo, before: Record<string, unknown>, after: Record<string, unknown>): boolean;
 }
 
 export function describeExit(exit: ExitInfo): string {

@@ -25,10 +25,15 @@ export interface NodeReport {
 export interface RunReport {
   run: number;
   wallMs: number;
+  /** by node id (a null-prototype object: any valid id, `__proto__` included, is an own key) */
   nodes: Record<string, NodeReport>;
+  /** things worth telling once, e.g. a node whose outputs exceeded the cache budget */
+  notes: string[];
+  /** times the run started over because params changed while it was going (see Session.setParams) */
+  restarts: number;
 }
 
-export type NodeState = 'waiting' | 'running' | 'done' | 'cached' | 'failed';
+export type NodeState = 'waiting' | 'running' | 'done' | 'cached' | 'failed' | 'cancelled';
 
 export interface FrameEvent {
   node: string;
@@ -53,11 +58,16 @@ export interface RunContext {
   /** called for every frame on an output port that no edge consumes; the slot is held until it resolves */
   onFrame?: (event: FrameEvent) => void | Promise<void>;
   onState(node: string, state: NodeState, frames: number): void;
-  /** external cancellation, e.g. the session closing */
+  /** the session closing: calls in flight are not waited for (their operators are shut down next) */
   signal: AbortSignal;
+  /** the run is abandoned (e.g. params changed): calls in flight are cancelled and waited for, workers stay warm */
+  cancel?: AbortSignal;
+  /** how long a cancelled call may take to answer before its operator is stopped (ms) */
+  cancelGraceMs: number;
+  /** after a failure or cancellation the run rejects at once; the cleanup that must finish before the next run is handed over here */
+  onCleanup(done: Promise<void>): void;
 }
 
-const grantOf = (slot: Slot): SlotGrant => ({ slot: slot.name, size: slot.size });
 
 export function median(values: readonly number[]): number {
   if (!values.length) return 0;
@@ -76,6 +86,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   };
   const onExternalAbort = () => fail(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onExternalAbort, { once: true });
+  const onCancel = () => fail(ctx.cancel!.reason);
+  ctx.cancel?.addEventListener('abort', onCancel, { once: true });
 
   const executing = new Set(plan.execute);
   const inboxes = new Map<string, Inbox<HeldFrame>>();
@@ -85,7 +97,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   const targetsOf = (node: string, port: string) =>
     (pipeline.consumers.get(portKey(node, port)) ?? []).filter((c) => executing.has(c.node)).map((c) => inboxes.get(portKey(c.node, c.port))!);
 
-  const nodes: Record<string, NodeReport> = {};
+  const nodes = Object.create(null) as Record<string, NodeReport>;
   for (const id of pipeline.order) {
     nodes[id] = { frames: executing.has(id) ? 0 : (cache.get(id)?.count ?? 0), ms: 0, medianMs: 0, cached: !executing.has(id) };
     ctx.onState(id, executing.has(id) ? 'waiting' : 'cached', nodes[id].frames);
@@ -93,6 +105,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   /** A cached node feeds its stored frames to the consumers that run. */
   function replay(id: string): void {
+    cache.touch(id);
     const entry = cache.get(id)!;
     for (const [port, frames] of entry.frames) {
       const targets = targetsOf(id, port);
@@ -106,24 +119,42 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     }
   }
 
+  /** Cancel a call in flight: the operator answers at once (SDK operators do), or it is stopped after a grace period. */
+  async function cancelCall(worker: Worker, answer: Promise<unknown>): Promise<void> {
+    if (!worker.exit) worker.channel.notify(METHODS.cancel, {}, undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ctx.cancelGraceMs)));
+    const outcome = await Promise.race([answer.then(() => 'answered' as const, () => 'answered' as const), grace]);
+    clearTimeout(timer);
+    // stopped, it cannot write into a slot the next run is granted; it is started again before that run
+    if (outcome === 'late') await worker.process.kill();
+  }
+
   async function request(worker: Worker, method: string, params: object, frame: number): Promise<ProcessResult> {
     const operator = worker.info.spec.name;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ctx.timeoutMs)));
     // Closing the session does not wait for calls in flight (a watching source may never answer): its
-    // operators are shut down next. A failed run does wait, so that no late answer writes into a reused slot.
+    // operators are shut down next. When the run fails elsewhere or is abandoned, the call is cancelled.
     let onClose!: () => void;
     const closing = new Promise<'closing'>((resolve) => ctx.signal.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
+    let onAbort!: () => void;
+    const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve('aborted')), { once: true }));
+    const answer = call<ProcessResult>(worker.channel, method, params);
     try {
-      const outcome = await Promise.race([call<ProcessResult>(worker.channel, method, params), timedOut, closing]);
+      const outcome = await Promise.race([answer, timedOut, closing, aborted]);
       if (outcome === 'closing') throw ctx.signal.reason;
+      if (outcome === 'aborted') {
+        await cancelCall(worker, answer);
+        throw signal.reason;
+      }
       if (outcome === 'timeout') {
         await worker.process.kill();
         throw new RunError({ node: worker.node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: worker.process.logTail() });
       }
       return outcome;
     } catch (error) {
-      if (error instanceof RunError) throw error;
+      if (error instanceof RunError || error === signal.reason || error === ctx.signal.reason) throw error;
       // An error answer from the operator (json-rpc-2.0 reports a broken connection with code 0).
       if (error instanceof JSONRPCErrorException && error.code !== 0) {
         const data = error.data as Partial<OperatorErrorData> | undefined;
@@ -137,22 +168,26 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onClose);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
   async function executeNode(id: string): Promise<void> {
     const worker = ctx.workers.get(id)!;
     const operator = worker.info.spec.name;
-    const node = pipeline.document.nodes.find((n) => n.id === id)!;
+    const params = plan.params.get(id)!;
     const wired = [...(pipeline.inputs.get(id)?.keys() ?? [])];
     const outputPorts = Object.keys(worker.info.spec.outputs);
     const targets = new Map(outputPorts.map((p) => [p, targetsOf(id, p)]));
     const resultPorts = new Set(outputPorts.filter((p) => !pipeline.consumers.get(portKey(id, p))?.length));
-    const checked = new Set<string>();
     const report = nodes[id];
     const durations: number[] = [];
     cache.begin(id, plan.keys.get(id)!);
     let frame = 0;
+    /** a source stopped by the frame limit before its stream ended: its frames are not a complete result */
+    let cut = false;
+    /** the limit each granted slot may be grown to by the operator itself */
+    const limits = new Map<Slot, number>();
 
     const malformed = (port: string, detail: string) => new RunError({ node: id, operator, frame, detail: `sent a malformed frame on output "${port}": ${detail}` });
 
@@ -166,10 +201,17 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           ring.settle(slot, 0);
           continue;
         }
-        const valid = ref.slot === slot.name && ref.size === slot.size && Number.isInteger(ref.offset) && Number.isInteger(ref.length) && ref.offset >= 0 && ref.length > 0 && ref.offset + ref.length <= slot.size;
         // the engine holds the slot itself until it is done with it below
         ring.settle(slot, targets.get(port)!.length + 1);
         try {
+          if (ref.slot === slot.name && Number.isSafeInteger(ref.size)) {
+            try {
+              ring.adopt(slot, ref.size, limits.get(slot)!);
+            } catch (error) {
+              throw malformed(port, (error as Error).message);
+            }
+          }
+          const valid = ref.slot === slot.name && ref.size === slot.size && Number.isInteger(ref.offset) && Number.isInteger(ref.length) && ref.offset >= 0 && ref.length > 0 && ref.offset + ref.length <= slot.size;
           if (!valid) throw malformed(port, `reference ${JSON.stringify(ref)} is not inside granted slot ${slot.name} (${slot.size} bytes)`);
           let decoded: Frame | undefined;
           const decode = () => {
@@ -179,11 +221,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
               throw malformed(port, (error as Error).message);
             }
           };
-          if (!checked.has(port)) {
-            const mismatch = frameMismatch(decode(), pipeline.types.get(portKey(id, port))!);
-            if (mismatch) throw malformed(port, mismatch);
-            checked.add(port);
-          }
+          // every frame: an operator not using the SDK could change type in the middle of a stream
+          const mismatch = frameMismatch(decode(), pipeline.types.get(portKey(id, port))!);
+          if (mismatch) throw malformed(port, mismatch);
           const held: HeldFrame = { slot, ring, ref };
           cache.keep(id, port, held);
           for (const target of targets.get(port)!) target.push(held);
@@ -197,7 +237,12 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     async function callAndPublish(method: string, params: Record<string, unknown>): Promise<boolean> {
       const granted = new Map<string, Slot>();
       for (const port of outputPorts) granted.set(port, await pool.ring(id, port).grant(signal));
-      const grants = Object.fromEntries([...granted].map(([p, s]) => [p, grantOf(s)]));
+      limits.clear();
+      const grants: Record<string, SlotGrant> = {};
+      for (const [port, slot] of granted) {
+        limits.set(slot, pool.ring(id, port).limitFor(slot));
+        grants[port] = { slot: slot.name, size: slot.size, limit: limits.get(slot) };
+      }
       const t0 = performance.now();
       let result: ProcessResult;
       try {
@@ -222,12 +267,13 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     }
 
     async function processAll(inputs: Record<string, SlotRef>): Promise<void> {
-      let more = await callAndPublish(METHODS.process, { inputs, params: node.params });
+      let more = await callAndPublish(METHODS.process, { inputs, params });
       const limit = wired.length === 0 ? ctx.frames : undefined;
       while (more && (limit === undefined || frame < limit)) {
         signal.throwIfAborted();
         more = await callAndPublish(METHODS.next, {});
       }
+      cut ||= more;
     }
 
     ctx.onState(id, 'running', 0);
@@ -279,10 +325,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         }
       }
       report.medianMs = median(durations);
-      cache.finish(id, frame);
+      cache.finish(id, frame, !cut);
       ctx.onState(id, 'done', frame);
     } catch (error) {
-      ctx.onState(id, 'failed', frame);
+      // a node stopped because another failed, or the run was abandoned, did not fail itself
+      ctx.onState(id, signal.aborted && error === signal.reason ? 'cancelled' : 'failed', frame);
       throw error;
     } finally {
       for (const port of [...current.keys()]) letGo(port);
@@ -291,14 +338,27 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   }
 
   plan.replay.forEach(replay);
-  await Promise.all(plan.execute.map((id) => executeNode(id).catch(fail)));
-  ctx.signal.removeEventListener('abort', onExternalAbort);
-
+  const finished = Promise.all(plan.execute.map((id) => executeNode(id).catch(fail)));
+  // The first failure ends the run at once; the other nodes' calls are cancelled meanwhile, and the slots
+  // are reset only once every call has answered or its operator was stopped (the next run waits for that).
+  const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  await Promise.race([finished, aborted]);
   if (signal.aborted) {
-    for (const id of plan.execute) cache.drop(id);
-    for (const inbox of inboxes.values()) inbox.drain();
-    for (const ring of pool.all()) ring.reset();
+    ctx.onCleanup(
+      finished.then(() => {
+        ctx.signal.removeEventListener('abort', onExternalAbort);
+        ctx.cancel?.removeEventListener('abort', onCancel);
+        for (const id of plan.execute) cache.drop(id);
+        for (const inbox of inboxes.values()) inbox.drain();
+        for (const ring of pool.all()) ring.reset();
+      }),
+    );
     throw signal.reason;
   }
-  return { run: ctx.run, wallMs: performance.now() - started, nodes };
+  ctx.signal.removeEventListener('abort', onExternalAbort);
+  ctx.cancel?.removeEventListener('abort', onCancel);
+  const notes = plan.execute
+    .filter((id) => cache.budget > 0 && cache.get(id)?.dropped === 'budget')
+    .map((id) => `the outputs of node "${id}" (${nodes[id].frames} frames) exceed the result cache budget of ${cache.budget} bytes: they are not kept, and the next run computes them again`);
+  return { run: ctx.run, wallMs: performance.now() - started, nodes, notes, restarts: 0 };
 }

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { decodeFrame, SlotMappings, type Frame, type SlotRef } from '@emflow/sdk';
+import { canonicalJson } from '../hash.js';
 import { loadPipeline } from '../pipeline-file.js';
 import { resolvePathParams } from '../path-params.js';
 import { planRun } from '../plan.js';
@@ -14,7 +15,8 @@ import { pointer, ValidationError } from '../validate/problems.js';
 import { ResultCache } from './cache.js';
 import { executeRun, type FrameEvent, type NodeState, type RunReport } from './run.js';
 import { createSessionDir, removeSessionDir, shmRoot, sweepStaleSessionDirs } from './session-dir.js';
-import { SlotPool } from './slots.js';
+import { readPathIdentities } from './file-identity.js';
+import { freeBytesOf, SlotPool } from './slots.js';
 import { ControlServer, startWorker, stopWorker, type Worker } from './workers.js';
 
 export interface SessionOptions {
@@ -34,6 +36,17 @@ export interface SessionOptions {
   ringSize?: number;
   /** bytes of shared memory the result cache may pin (default: a quarter of free /dev/shm, at most 4 GiB; 0: no cache) */
   cacheBytes?: number;
+  /** largest frame (slot) an output may need, in bytes (default 2 GiB); larger ones, and ones that do not fit the free shared memory, are refused before anything is written */
+  maxFrameBytes?: number;
+  /** after a param change during a run, how long params must stay unchanged before the run starts over (ms, default 30): slider moves coalesce */
+  retuneQuietMs?: number;
+  /** how long a cancelled call may take to answer before its operator is stopped and started again (ms, default 2000) */
+  cancelGraceMs?: number;
+}
+
+/** Thrown into a run that params changed under: it starts over with the new values. */
+class Superseded extends Error {
+  override name = 'Superseded';
 }
 
 export interface RunOptions {
@@ -78,6 +91,13 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly closing = new AbortController();
   private runs = 0;
   private active?: Promise<RunReport>;
+  /** aborts the execution in progress when params change under it */
+  private retune?: AbortController;
+  private lastChange = 0;
+  /** cleanup of a failed or abandoned execution: the next one waits for it */
+  private cleanup: Promise<void> = Promise.resolve();
+  /** nodes whose operator must be started again before the next run (e.g. its container needs other mounts) */
+  private readonly stale = new Set<string>();
   private closed?: Promise<void>;
 
   private constructor(
@@ -91,7 +111,7 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
-    this.pool = new SlotPool(paths.dir, options.ringSize, (slot) => this.forgetSlot(slot), runtime.fileOwner);
+    this.pool = new SlotPool(paths.dir, options.ringSize, { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
     this.cache = new ResultCache(options.cacheBytes);
     this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes));
   }
@@ -119,6 +139,9 @@ export class Session extends EventEmitter<SessionEvents> {
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
       ringSize: options.ringSize ?? 3,
       cacheBytes: options.cacheBytes ?? defaultCacheBytes(),
+      maxFrameBytes: options.maxFrameBytes ?? 2 * 2 ** 30,
+      retuneQuietMs: options.retuneQuietMs ?? 30,
+      cancelGraceMs: options.cancelGraceMs ?? 2000,
     });
     open.add(session);
     installExitHook();
@@ -146,14 +169,16 @@ export class Session extends EventEmitter<SessionEvents> {
     if (failed) throw failed.reason;
   }
 
-  /** Operators that died (crash, timeout) are started again before the next run. */
-  private async restartDeadWorkers(): Promise<void> {
-    const dead = [...this.workers.values()].filter((w) => w.exit).map((w) => w.node);
-    for (const node of dead) {
+  /** Operators that died (crash, timeout, cancelled too late) or went stale are started again before the next run. */
+  private async restartWorkers(): Promise<void> {
+    const restart = [...this.workers.values()].filter((w) => w.exit || this.stale.has(w.node)).map((w) => w.node);
+    await Promise.all(restart.filter((node) => !this.workers.get(node)!.exit).map((node) => stopWorker(this.workers.get(node)!, 2000)));
+    for (const node of restart) {
       this.workers.delete(node);
+      this.stale.delete(node);
       this.cache.drop(node);
     }
-    if (dead.length) await this.startWorkers(dead);
+    if (restart.length) await this.startWorkers(restart);
   }
 
   private allocate(node: string, port: string, bytes: number) {
@@ -173,38 +198,72 @@ export class Session extends EventEmitter<SessionEvents> {
     return decodeFrame(this.mappings.bytes(ref.slot, ref.size, 'r').subarray(ref.offset, ref.offset + ref.length));
   }
 
-  /** Run the pipeline. Nodes whose inputs and params are unchanged since their last run are served from the cache. */
+  /**
+   * Run the pipeline. Nodes whose inputs, params and read files are unchanged since their last run are served
+   * from the cache. When params change during the run (setParams), the run starts over with the new values
+   * (latest value wins) and resolves with the report of the pass that completed.
+   */
   async run(options: RunOptions = {}): Promise<RunReport> {
     if (this.closed) throw new Error('the session is closed');
     if (this.active) throw new Error('a run is already in progress in this session');
     if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
       throw new RangeError(`frames must be a positive integer, got ${options.frames}`);
     }
-    const go = async () => {
-      await this.restartDeadWorkers();
-      const identities = new Map([...this.operators].map(([node, info]) => [node, info.identity]));
-      const plan = planRun({ pipeline: this.pipeline, identities, frames: options.frames, cached: this.cache.completeKeys() });
-      return executeRun({
-        run: ++this.runs,
-        pipeline: this.pipeline,
-        plan,
-        workers: this.workers,
-        pool: this.pool,
-        cache: this.cache,
-        decode: (ref) => this.decode(ref),
-        timeoutMs: this.options.timeoutMs,
-        frames: options.frames,
-        onFrame: options.onFrame,
-        onState: (node, state, frames) => this.emit('node', { node, state, frames }),
-        signal: this.closing.signal,
-      });
-    };
-    this.active = go();
+    this.active = this.runUntilSettled(options);
     try {
       return await this.active;
     } finally {
       this.active = undefined;
+      this.retune = undefined;
     }
+  }
+
+  private async runUntilSettled(options: RunOptions): Promise<RunReport> {
+    for (let restarts = 0; ; restarts++) {
+      await this.cleanup;
+      if (restarts) await this.quietParams();
+      this.closing.signal.throwIfAborted();
+      this.retune = new AbortController();
+      try {
+        const report = await this.execute(options, this.retune.signal);
+        return { ...report, restarts };
+      } catch (error) {
+        if (!(error instanceof Superseded) || this.closing.signal.aborted) throw error;
+      }
+    }
+  }
+
+  /** Wait until no param has changed for `retuneQuietMs`, so that a burst of changes causes one more pass. */
+  private async quietParams(): Promise<void> {
+    for (;;) {
+      const wait = this.lastChange + this.options.retuneQuietMs - performance.now();
+      if (wait <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  private async execute(options: RunOptions, cancel: AbortSignal): Promise<RunReport> {
+    await this.restartWorkers();
+    const identities = new Map([...this.operators].map(([node, info]) => [node, info.identity]));
+    const files = new Map(this.pipeline.document.nodes.map((n) => [n.id, readPathIdentities(this.operators.get(n.id)!.spec, n.params)]));
+    const plan = planRun({ pipeline: this.pipeline, identities, frames: options.frames, cached: this.cache.completeKeys(), files });
+    return executeRun({
+      run: ++this.runs,
+      pipeline: this.pipeline,
+      plan,
+      workers: this.workers,
+      pool: this.pool,
+      cache: this.cache,
+      decode: (ref) => this.decode(ref),
+      timeoutMs: this.options.timeoutMs,
+      frames: options.frames,
+      onFrame: options.onFrame,
+      onState: (node, state, frames) => this.emit('node', { node, state, frames }),
+      signal: this.closing.signal,
+      cancel,
+      cancelGraceMs: this.options.cancelGraceMs,
+      onCleanup: (done) => (this.cleanup = done),
+    });
   }
 
   /** The current params of a node (defaults filled in). */
@@ -212,13 +271,23 @@ export class Session extends EventEmitter<SessionEvents> {
     return structuredClone(this.nodeDocument(node).node.params);
   }
 
-  /** Change some params of a node; the next run re-runs it and what is downstream of it. */
+  /**
+   * Change some params of a node; the next run re-runs it and what is downstream of it. During a run, the
+   * latest value wins: the run in progress is abandoned (calls in flight cancelled, operators kept warm) and
+   * starts over once params have been quiet for `retuneQuietMs`, so a burst of changes costs one more pass.
+   */
   setParams(node: string, params: Record<string, unknown>): void {
     const { node: doc, index } = this.nodeDocument(node);
+    const info = this.operators.get(node)!;
     const merged = { ...doc.params, ...params };
-    const problems = checkParams(this.operators.get(node)!.spec, merged, pointer('nodes', index, 'params'));
+    const problems = checkParams(info.spec, merged, pointer('nodes', index, 'params'));
     if (problems.length) throw new ValidationError(problems);
-    doc.params = resolvePathParams(this.operators.get(node)!.spec, merged, this.baseDir);
+    const resolved = resolvePathParams(info.spec, merged, this.baseDir);
+    if (canonicalJson(resolved) === canonicalJson(doc.params)) return;
+    if (this.runtime.needsRestart?.(info, doc.params, resolved)) this.stale.add(node);
+    doc.params = resolved;
+    this.lastChange = performance.now();
+    if (this.retune && !this.retune.signal.aborted) this.retune.abort(new Superseded(`params of node "${node}" changed during the run`));
   }
 
   /** The frames a node's output port produced in the last run that ran or replayed it. Views stay valid until the next run or close. */
@@ -228,7 +297,8 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!spec.outputs[port]) throw new RangeError(`node "${node}" (${spec.name}) has no output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
     const entry = this.cache.get(node);
     if (!entry) throw new Error(`node "${node}" has not run yet in this session`);
-    if (entry.overflowed) throw new Error(`the outputs of node "${node}" were not kept: they exceeded the cache budget of ${this.cache.budget} bytes (set cacheBytes)`);
+    if (entry.dropped === 'budget') throw new Error(`the outputs of node "${node}" were not kept: they exceeded the cache budget of ${this.cache.budget} bytes (set cacheBytes)`);
+    if (entry.dropped === 'evicted') throw new Error(`the outputs of node "${node}" were not kept: newer results needed the cache budget of ${this.cache.budget} bytes (set cacheBytes)`);
     return (entry.frames.get(port) ?? []).map((held) => this.decode(held.ref));
   }
 

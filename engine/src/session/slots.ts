@@ -2,10 +2,11 @@
 //
 // A slot is granted to its producer before a call, held by each consumer of the frame written into it,
 // optionally pinned by the result cache, and reused once nobody holds it. A ring lets at most `capacity`
-// slots be in flight (granted or held); a producer asking for more waits: that is the backpressure.
-// Pinned slots do not count against the capacity: the ring makes new files for them, and trims the
-// surplus once they are unpinned.
-import { closeSync, fchownSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+// slots be in flight (granted, or held by a consumer that has not finished with it, pinned or not); a
+// producer asking for more waits: that is the backpressure. A slot only pinned (kept by the cache after every
+// consumer let go) is not in flight: the ring makes new files instead, and trims the surplus once it is
+// unpinned, so the cache costs its budget and never holds back a producer.
+import { closeSync, fchownSync, fstatSync, ftruncateSync, openSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PAGE = 4096;
@@ -26,8 +27,28 @@ export class Slot {
   }
 
   get inFlight(): boolean {
-    return this.pins === 0 && (this.granted || this.refs > 0);
+    return this.granted || this.refs > 0;
   }
+}
+
+/** How big one frame may be: the session's per-frame maximum, and what the shared-memory folder has free. */
+export interface SizeLimits {
+  maxFrameBytes: number;
+  /** bytes still free in the shared-memory folder */
+  freeBytes(): number;
+}
+
+export function freeBytesOf(dir: string): number {
+  const fs = statfsSync(dir);
+  return fs.bavail * fs.bsize;
+}
+
+const MiB = 2 ** 20;
+const sizeText = (bytes: number) => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`);
+
+/** A frame or slot that does not fit the limits: refused before anything is written. */
+export class SlotLimitError extends Error {
+  override name = 'SlotLimitError';
 }
 
 export class PortRing {
@@ -41,11 +62,29 @@ export class PortRing {
 
   constructor(
     private readonly dir: string,
-    readonly prefix: string,
+    readonly node: string,
+    readonly port: string,
     private readonly capacity: number,
+    private readonly limits: SizeLimits,
     private readonly onDelete: (slot: string) => void,
     private readonly owner?: { uid: number; gid: number },
-  ) {}
+  ) {
+    this.prefix = `${node}.${port}`;
+  }
+
+  readonly prefix: string;
+
+  /** The largest size a slot of this ring may have now; growing past `size` needs free shared memory. */
+  limitFor(slot: Slot): number {
+    return Math.max(slot.size, Math.min(this.limits.maxFrameBytes, slot.size + this.limits.freeBytes()));
+  }
+
+  private checkSize(slot: Slot, size: number): void {
+    const what = `output "${this.port}" of node "${this.node}" needs a slot of ${sizeText(size)}`;
+    if (size > this.limits.maxFrameBytes) throw new SlotLimitError(`${what}, more than the per-frame maximum of ${sizeText(this.limits.maxFrameBytes)} (maxFrameBytes)`);
+    const free = this.limits.freeBytes();
+    if (size - slot.size > free) throw new SlotLimitError(`${what}, more than the ${sizeText(free)} free in the shared-memory folder ${this.dir}`);
+  }
 
   private inFlight(): number {
     return this.slots.filter((s) => s.inFlight).length;
@@ -98,10 +137,35 @@ export class PortRing {
   grow(bytes: number): Slot {
     const slot = this.outstanding;
     if (!slot) throw new Error(`no slot of ${this.prefix} is granted right now`);
+    if (!(Number.isSafeInteger(bytes) && bytes > 0)) throw new RangeError(`allocate: bytes must be a positive integer, got ${bytes}`);
     const size = Math.ceil(bytes / PAGE) * PAGE;
-    if (size > slot.size) this.resize(slot, size);
+    if (size > slot.size) {
+      this.checkSize(slot, size);
+      this.resize(slot, size);
+    }
     this.sizeHint = Math.max(this.sizeHint, slot.size);
     return slot;
+  }
+
+  /**
+   * The producer grew its granted slot itself (up to the grant's `limit`) and answered with the new size: the
+   * file must really have that size, within the limit it was given. Throws a message for the run's error otherwise.
+   */
+  adopt(slot: Slot, size: number, limit: number): void {
+    if (size === slot.size) return;
+    const fd = openSync(join(this.dir, slot.name), 'r');
+    let actual: number;
+    try {
+      actual = fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+    if (size !== actual || size < slot.size || size > limit) {
+      this.resize(slot, Math.min(actual, limit));
+      throw new Error(`answered with size ${size} for slot ${slot.name}, which is ${actual} bytes (granted ${slot.size}, limit ${limit})`);
+    }
+    slot.size = size;
+    this.sizeHint = Math.max(this.sizeHint, size);
   }
 
   /** The call answered: the granted slot now holds a frame for `holders` (consumers and cache), or nothing. */
@@ -165,6 +229,7 @@ export class SlotPool {
   constructor(
     private readonly dir: string,
     private readonly capacity: number,
+    private readonly limits: SizeLimits,
     private readonly onDelete: (slot: string) => void,
     private readonly owner?: { uid: number; gid: number },
   ) {}
@@ -173,7 +238,7 @@ export class SlotPool {
     const key = `${node}.${port}`;
     let ring = this.rings.get(key);
     if (!ring) {
-      ring = new PortRing(this.dir, key, this.capacity, this.onDelete, this.owner);
+      ring = new PortRing(this.dir, node, port, this.capacity, this.limits, this.onDelete, this.owner);
       this.rings.set(key, ring);
     }
     return ring;

@@ -15,10 +15,12 @@ const LATTICE_SIGMA = 1.5;
 const LATTICE_NOISE = 0.05;
 const INV_2_32 = 2 ** -32;
 
-/** Render a row-major `width`×`height` image (`height` rows of `width` pixels). */
-export function synthesize(pattern: Pattern, width: number, height: number, seed: number, frame: number): Float32Array {
+/** Render a row-major `width`×`height` image (`height` rows of `width` pixels), into `into` when given (e.g. a shared-memory slot). */
+export function synthesize(pattern: Pattern, width: number, height: number, seed: number, frame: number, into?: Float32Array): Float32Array {
   checkArguments(width, height, seed, frame);
-  const image = new Float32Array(width * height);
+  if (into && into.length !== width * height) throw new RangeError(`synthesize: target holds ${into.length} values, expected ${width}×${height}`);
+  // a reused slot holds the previous frame: blobs and lattices add onto zeros
+  const image = into ? into.fill(0) : new Float32Array(width * height);
   const rng = new Sfc32(seed, frame);
   switch (pattern) {
     case 'noise':

@@ -1,13 +1,15 @@
 // The operator side of the protocol: connect to the engine, say hello, then serve process/next calls by
 // decoding input slots (zero-copy), calling the operator, and encoding its outputs into granted slots.
+import { truncateSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { decodeFrame, encodeFrameInto, encodedSizeOf, FrameError, slotBytesForArray, TENSOR_BODY_OFFSET } from '../codec.js';
 import { viewTyped, type DType } from '../dtype.js';
 import { NDArray, withMeta, type Frame, type FrameMeta } from '../frames.js';
 import type { OperatorDefinition, ProcessContext } from '../operator.js';
-import { call, openChannel, type Channel } from '../protocol/channel.js';
+import { call as request, openChannel, type Channel } from '../protocol/channel.js';
 import {
   ERRORS,
   METHODS,
@@ -34,6 +36,18 @@ export interface HostOptions {
 
 type Outputs = Record<string, Frame | undefined>;
 type FrameIterator = Iterator<Outputs> | AsyncIterator<Outputs>;
+
+/** One call (a `process` and the `next`s that continue it): its grants, and whether the engine abandoned it. */
+interface Call {
+  frame: number;
+  grants: Record<string, SlotGrant>;
+  allocated: Set<string>;
+  /** set when the call is cancelled or superseded: its code may still run, but no longer writes into slots */
+  revoked: boolean;
+}
+
+const PAGE = 4096;
+const CANCELLED: ProcessResult = { outputs: {}, more: false };
 
 function operatorFailure(error: unknown): JSONRPCErrorException {
   if (error instanceof JSONRPCErrorException) return error;
@@ -62,38 +76,56 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
   let node = '';
 
   /** The call being pulled frame by frame (a generator), with the metadata its outputs inherit. */
-  let active: { iterator: FrameIterator; inherited: FrameMeta } | undefined;
-  /** Grants and frame index of the call in progress, read by ctx.alloc. */
-  let current: { frame: number; grants: Record<string, SlotGrant>; allocated: Set<string> } = { frame: 0, grants: {}, allocated: new Set() };
+  let active: { iterator: FrameIterator; inherited: FrameMeta; call: Call } | undefined;
+  /** The call in progress; `cancel` resolves `abandon` so that the engine gets its answer at once. */
+  let current: { call: Call; abandon: () => void } | undefined;
 
-  const ctx: ProcessContext = {
-    get node() {
-      return node;
-    },
-    get frame() {
-      return current.frame;
-    },
-    alloc(port: string, dtype: DType, shape: readonly number[], meta: FrameMeta = {}) {
-      if (!spec.outputs[port]) throw new RangeError(`ctx.alloc: "${port}" is not an output port of ${spec.name} (ports: ${Object.keys(spec.outputs).join(', ')})`);
-      if (current.allocated.has(port)) throw new Error(`ctx.alloc: output "${port}" was already allocated for frame ${current.frame}`);
-      current.allocated.add(port);
-      const grant = current.grants[port];
-      if (!grant || slotBytesForArray(dtype, shape) > grant.size) return NDArray.zeros(dtype, shape, meta);
-      const bytes = slots.bytes(grant.slot, grant.size, 'rw');
-      const size = shape.reduce((a, b) => a * b, 1);
-      const data = viewTyped(dtype, bytes.buffer, bytes.byteOffset + TENSOR_BODY_OFFSET, size);
-      return new NDArray(data, shape, meta, dtype);
-    },
-  };
+  /** Grow a granted slot file (up to the engine's limit) so that a frame of `bytes` fits in place. */
+  function growGrant(grant: SlotGrant, bytes: number): boolean {
+    if (grant.limit === undefined || bytes > grant.limit) return false;
+    const size = Math.min(grant.limit, Math.ceil(bytes / PAGE) * PAGE);
+    truncateSync(join(options.sessionDir, grant.slot), size);
+    grant.size = size;
+    return true;
+  }
 
-  async function writeOutputs(outputs: unknown, inherited: FrameMeta): Promise<Record<string, SlotRef>> {
+  /** The context a call's code sees; it stays bound to that call, so a generator left behind cannot write into later grants. */
+  function contextOf(call: Call): ProcessContext {
+    return {
+      get node() {
+        return node;
+      },
+      get frame() {
+        return call.frame;
+      },
+      alloc(port: string, dtype: DType, shape: readonly number[], meta: FrameMeta = {}) {
+        if (!Object.hasOwn(spec.outputs, port)) throw new RangeError(`ctx.alloc: "${port}" is not an output port of ${spec.name} (ports: ${Object.keys(spec.outputs).join(', ')})`);
+        if (call.allocated.has(port)) throw new Error(`ctx.alloc: output "${port}" was already allocated for frame ${call.frame}`);
+        call.allocated.add(port);
+        const grant = call.grants[port];
+        const needed = slotBytesForArray(dtype, shape);
+        if (grant?.limit !== undefined && needed > grant.limit && !call.revoked) {
+          throw new RangeError(
+            `ctx.alloc: output "${port}" (${dtype} [${shape.join(', ')}]) needs ${needed} bytes, more than the ${grant.limit} bytes the engine allows for one frame (its per-frame limit or the free shared memory)`,
+          );
+        }
+        if (call.revoked || !grant || (needed > grant.size && !growGrant(grant, needed))) return NDArray.zeros(dtype, shape, meta);
+        const bytes = slots.bytes(grant.slot, grant.size, 'rw');
+        const size = shape.reduce((a, b) => a * b, 1);
+        const data = viewTyped(dtype, bytes.buffer, bytes.byteOffset + TENSOR_BODY_OFFSET, size);
+        return new NDArray(data, shape, meta, dtype);
+      },
+    };
+  }
+
+  async function writeOutputs(call: Call, outputs: unknown, inherited: FrameMeta): Promise<Record<string, SlotRef>> {
     if (outputs === null || typeof outputs !== 'object' || Array.isArray(outputs)) {
       throw new TypeError(`${spec.name}: process() must return an object of output frames keyed by port, got ${Array.isArray(outputs) ? 'an array' : typeof outputs}`);
     }
     const refs: Record<string, SlotRef> = {};
     for (const [port, frame] of Object.entries(outputs as Outputs)) {
       if (frame === undefined) continue;
-      const portSpec = spec.outputs[port];
+      const portSpec = Object.hasOwn(spec.outputs, port) ? spec.outputs[port] : undefined;
       if (!portSpec) throw new TypeError(`${spec.name}: returned unknown output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
       const kind = (frame as { kind?: unknown })?.kind;
       if (kind !== 'ndarray' && kind !== 'table' && kind !== 'json') {
@@ -101,13 +133,19 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
       }
       const mismatch = frameMismatch(frame, portSpec.type);
       if (mismatch) throw new TypeError(`${spec.name}: output "${port}" ${mismatch}`);
-      const meta: FrameMeta = { ...inherited, ...frame.meta, frame: frame.meta.frame ?? current.frame };
+      const meta: FrameMeta = { ...inherited, ...frame.meta, frame: frame.meta.frame ?? call.frame };
       const stamped = withMeta(frame, meta);
-      let grant: SlotGrant | undefined = current.grants[port];
+      let grant: SlotGrant | undefined = call.grants[port];
       let placed = grant ? encodeFrameInto(stamped, slots.bytes(grant.slot, grant.size, 'rw')) : undefined;
       if (!placed) {
-        grant = await call<SlotGrant>(channel, METHODS.allocate, { port, bytes: encodedSizeOf(stamped) });
-        placed = encodeFrameInto(stamped, slots.bytes(grant.slot, grant.size, 'rw'));
+        // the slot is remapped at its new size below: values that alloc put into it move to the heap first
+        const movable =
+          grant && stamped.kind === 'ndarray' && stamped.data.buffer === slots.bytes(grant.slot, grant.size, 'rw').buffer
+            ? new NDArray(stamped.data.slice(), stamped.shape, meta, stamped.dtype)
+            : stamped;
+        const bytes = encodedSizeOf(movable);
+        if (!grant || !growGrant(grant, bytes)) grant = await request<SlotGrant>(channel, METHODS.allocate, { port, bytes });
+        placed = encodeFrameInto(movable, slots.bytes(grant.slot, grant.size, 'rw'));
         if (!placed) throw new Error(`${spec.name}: granted slot ${grant.slot} (${grant.size} bytes) is too small for output "${port}"`);
       }
       refs[port] = { slot: grant!.slot, size: grant!.size, ...placed };
@@ -116,25 +154,45 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
   }
 
   async function pull(): Promise<ProcessResult> {
-    const step = await active!.iterator.next();
+    const { iterator, inherited, call } = active!;
+    const step = await iterator.next();
+    if (call.revoked) return CANCELLED;
     if (step.done) {
       active = undefined;
       return { outputs: {}, more: false };
     }
-    return { outputs: await writeOutputs(step.value, active!.inherited), more: true };
+    return { outputs: await writeOutputs(call, step.value, inherited), more: true };
   }
 
-  async function abandonActive(): Promise<void> {
+  /** Let go of a generator left unfinished. Not awaited: it may be in the middle of a step that never ends (a folder watch). */
+  function abandonActive(): void {
     const stale = active;
     active = undefined;
-    await stale?.iterator.return?.();
+    if (!stale) return;
+    stale.call.revoked = true;
+    void Promise.resolve(stale.iterator.return?.()).catch(() => {});
   }
 
-  channel.addMethod(METHODS.process, async (raw) => {
-    const params = raw as unknown as ProcessParams;
+  /** Serve one call, answering at once with no outputs if the engine cancels it meanwhile. */
+  async function serveCall(call: Call, work: (call: Call) => Promise<ProcessResult>): Promise<ProcessResult> {
+    let abandon!: () => void;
+    const abandoned = new Promise<typeof CANCELLED>((resolve) => (abandon = () => resolve(CANCELLED)));
+    const entry = { call, abandon };
+    current = entry;
     try {
-      await abandonActive();
-      current = { frame: params.frame, grants: params.grants, allocated: new Set() };
+      return await Promise.race([work(call), abandoned]);
+    } catch (error) {
+      abandonActive();
+      throw operatorFailure(error);
+    } finally {
+      if (current === entry) current = undefined;
+    }
+  }
+
+  channel.addMethod(METHODS.process, (raw) => {
+    const params = raw as unknown as ProcessParams;
+    abandonActive();
+    return serveCall({ frame: params.frame, grants: params.grants, allocated: new Set(), revoked: false }, async (call) => {
       const inputs: Record<string, Frame> = {};
       for (const [port, ref] of Object.entries(params.inputs)) {
         try {
@@ -146,29 +204,34 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
       // outputs inherit the metadata of the first input port (in spec order) that has a frame
       const first = Object.keys(spec.inputs ?? {}).find((port) => inputs[port]);
       const inherited = first ? inputs[first].meta : {};
-      const result = await Promise.resolve(instance.process(inputs, params.params, ctx));
+      const result = await Promise.resolve(instance.process(inputs, params.params, contextOf(call)));
+      if (call.revoked) return CANCELLED;
       const iterator = asIterator(result);
       if (iterator) {
-        active = { iterator, inherited };
+        active = { iterator, inherited, call };
         return await pull();
       }
-      return { outputs: await writeOutputs(result, inherited), more: false } satisfies ProcessResult;
-    } catch (error) {
-      await abandonActive().catch(() => {});
-      throw operatorFailure(error);
-    }
+      return { outputs: await writeOutputs(call, result, inherited), more: false } satisfies ProcessResult;
+    });
   });
 
-  channel.addMethod(METHODS.next, async (raw) => {
+  channel.addMethod(METHODS.next, (raw) => {
     const params = raw as unknown as NextParams;
     if (!active) return { outputs: {}, more: false } satisfies ProcessResult;
-    current = { frame: params.frame, grants: params.grants, allocated: new Set() };
-    try {
-      return await pull();
-    } catch (error) {
-      await abandonActive().catch(() => {});
-      throw operatorFailure(error);
-    }
+    // the generator keeps its context: the call object carries the fresh grants
+    const call = active.call;
+    call.frame = params.frame;
+    call.grants = params.grants;
+    call.allocated = new Set();
+    return serveCall(call, pull);
+  });
+
+  channel.addMethod(METHODS.cancel, () => {
+    const entry = current;
+    if (!entry) return;
+    entry.call.revoked = true;
+    if (active?.call === entry.call) abandonActive();
+    entry.abandon();
   });
 
   channel.addMethod(METHODS.release, (raw) => {
@@ -176,15 +239,13 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
   });
 
   channel.addMethod(METHODS.shutdown, async () => {
-    // a generator in the middle of a step (e.g. a folder watch waiting for files) would only return after
-    // that step: do not wait for it
-    void abandonActive().catch(() => {});
+    abandonActive();
     await instance.teardown();
     setImmediate(() => socket.end());
     return null;
   });
 
-  const hello = await call<HelloResult>(channel, METHODS.hello, {
+  const hello = await request<HelloResult>(channel, METHODS.hello, {
     protocol: PROTOCOL_VERSION,
     token: options.token,
     pid: process.pid,

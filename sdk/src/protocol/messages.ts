@@ -16,6 +16,8 @@ export const METHODS = {
   release: 'release',
   /** engine → operator: finish, tear down and exit */
   shutdown: 'shutdown',
+  /** engine → operator (notification): abandon the call in progress and answer it now */
+  cancel: 'cancel',
 } as const;
 
 /** JSON-RPC error codes used by emflow (application range). */
@@ -34,6 +36,11 @@ export const ERRORS = {
 export interface SlotGrant {
   slot: string;
   size: number;
+  /**
+   * In grants only: the operator may grow the slot file itself (ftruncate) up to this many bytes before
+   * writing, and then answers with the new `size`: the first frame of a port lands in place, with no `allocate`.
+   */
+  limit?: number;
 }
 
 /** An encoded frame inside a slot: Arrow IPC stream bytes at [offset, offset + length). */

@@ -105,3 +105,18 @@ export class Hog {
     return { image };
   }
 }
+
+@operator({
+  name: 'test-slow',
+  version: '1.0.0',
+  description: 'Passes images through after waiting `ms` per frame: a consumer slower than its producer.',
+  inputs: { image: { type: 'image2d' } },
+  outputs: { image: { type: 'image2d' } },
+  params: { ms: { type: 'integer', minimum: 0, default: 40, units: 'ms' } },
+})
+export class Slow {
+  async process({ image }: { image: NDArray }, { ms }: { ms: number }) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return { image };
+  }
+}
