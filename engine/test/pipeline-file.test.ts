@@ -1,12 +1,15 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { importable, runInChild } from '../../test/child.js';
 import { applySettings } from '../src/cli/commands/run.js';
 import { UsageError } from '../src/cli/exit.js';
 import { InputFileError, loadPipeline, parseJsonDocument } from '../src/pipeline-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emflow-pipeline-file-test-'));
+chmodSync(dir, 0o755); // the permission case runs as another user
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const write = (name: string, text: string) => {
@@ -47,12 +50,12 @@ describe('loadPipeline', () => {
     expect(error.message).toBe(`${sub}: cannot read pipeline: is a directory`);
   });
 
-  it.skipIf(process.getuid?.() === 0)('reports an unreadable file', async () => {
+  it('reports an unreadable file (as an unprivileged user)', () => {
     const file = write('secret.json', '{}');
     chmodSync(file, 0o000);
-    const error = await failure(() => loadPipeline(file));
-    expect(error).toBeInstanceOf(InputFileError);
-    expect(error.message).toBe(`${file}: cannot read pipeline: permission denied`);
+    const compiled = importable(fileURLToPath(new URL('../dist/pipeline-file.js', import.meta.url)));
+    const outcome = runInChild(`await (await import(${compiled})).loadPipeline(${JSON.stringify(file)});`, { unprivileged: true });
+    expect(outcome).toEqual({ name: 'InputFileError', error: `${file}: cannot read pipeline: permission denied` });
   });
 
   it('reports invalid JSON with the file and the line and column', async () => {

@@ -1,13 +1,16 @@
 import { chmodSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { importable, isRoot, runInChild } from '../../test/child.js';
 import { readWholeFile, writeNewFile } from '../src/files.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-files-test-'));
+chmodSync(scratch, 0o755); // the permission cases run as another user
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const bytes = (...values: number[]) => Uint8Array.from(values);
-const isRoot = process.getuid?.() === 0;
+const compiled = importable(fileURLToPath(new URL('../dist/files.js', import.meta.url)));
 
 describe('writeNewFile', () => {
   it('creates missing parent folders', () => {
@@ -117,11 +120,13 @@ describe('writeNewFile', () => {
     expect(() => writeNewFile(join(scratch, 'plain/inside.bin'), bytes(1), false)).toThrow(`cannot create the folder for ${join(scratch, 'plain/inside.bin')}: ${join(scratch, 'plain')}: a part of this path is a file, not a folder`);
   });
 
-  it.skipIf(isRoot)('reports permission errors with the path', () => {
+  it('reports permission errors with the path (as an unprivileged user)', () => {
     const locked = join(scratch, 'locked');
     mkdirSync(locked, { mode: 0o500 });
-    expect(() => writeNewFile(join(locked, 'x.bin'), bytes(1), false)).toThrow(`${join(locked, 'x.bin')}: permission denied`);
+    const path = join(locked, 'x.bin');
+    const outcome = runInChild(`(await import(${compiled})).writeNewFile(${JSON.stringify(path)}, new Uint8Array([1]), false);`, { unprivileged: true });
     chmodSync(locked, 0o700);
+    expect(outcome.error).toBe(`${path}: permission denied`);
   });
 });
 
@@ -139,9 +144,10 @@ describe('readWholeFile', () => {
     expect(() => readWholeFile(scratch, 'mrc-reader: path')).toThrow(`mrc-reader: path: ${scratch} is a folder, expected a file`);
   });
 
-  it.skipIf(isRoot)('reports unreadable files', () => {
+  it('reports unreadable files (as an unprivileged user)', () => {
     const path = join(scratch, 'secret.bin');
     writeFileSync(path, 'x', { mode: 0o000 });
-    expect(() => readWholeFile(path, 'reader')).toThrow(`reader: ${path}: permission denied`);
+    const outcome = runInChild(`(await import(${compiled})).readWholeFile(${JSON.stringify(path)}, 'reader');`, { unprivileged: true });
+    expect(outcome.error).toBe(`reader: ${path}: permission denied`);
   });
 });

@@ -1,8 +1,9 @@
 // Session directories on /dev/shm: created per session, removed on close, and swept when their engine died.
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { CONTAINER_USER } from '../build/images.js';
 
 export const SESSION_PREFIX = 'emflow-';
 
@@ -41,26 +42,77 @@ export function removeSessionDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Remove session directories whose engine process is gone. Never touches those of a live engine. Returns the removed paths. */
-export function sweepStaleSessionDirs(root = shmRoot()): string[] {
-  if (!existsSync(root)) return [];
+/**
+ * The users whose session directories this engine sweeps: its own, and as root also the containers' user, to which
+ * it gives the session directories of the docker runtime.
+ */
+export function sweptOwners(): number[] {
+  const me = process.getuid?.();
+  if (me === undefined) return [];
+  return me === 0 ? [me, CONTAINER_USER.uid] : [me];
+}
+
+/**
+ * Remove session directories whose engine process is gone. Never touches those of a live engine, nor anything that
+ * is not a real folder (files, links: never followed) owned by one of `owners` (by its own lstat, not by a file
+ * inside, which anyone may have written). Never throws: what cannot be read or removed is left. Returns the
+ * removed paths.
+ */
+export function sweepStaleSessionDirs(root = shmRoot(), owners: readonly number[] = sweptOwners()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
   const removed: string[] = [];
-  for (const name of readdirSync(root)) {
+  for (const name of names) {
     if (!name.startsWith(SESSION_PREFIX)) continue;
     const dir = join(root, name);
-    let owner: Owner | undefined;
     try {
-      owner = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as Owner;
-    } catch {
-      owner = undefined;
-    }
-    const stale = owner
-      ? owner.host === hostname() && !isAlive(owner.pid)
-      : Date.now() - statSync(dir).mtimeMs > 60_000; // no owner file: only once surely not being created right now
-    if (stale) {
+      if (!isStale(dir, owners)) continue;
+      // rmSync does not follow links, neither at `dir` (were it swapped meanwhile) nor inside it
       removeSessionDir(dir);
       removed.push(dir);
+    } catch {
+      // a sweep must never fail a run: a folder it cannot look into or remove is left
     }
   }
   return removed;
+}
+
+function isStale(dir: string, owners: readonly number[]): boolean {
+  const stats = lstatSync(dir);
+  if (!stats.isDirectory() || !owners.includes(stats.uid)) return false;
+  const owner = readOwner(dir);
+  // no readable owner file: only once surely not being created right now
+  return owner ? owner.host === hostname() && !isAlive(owner.pid) : Date.now() - stats.mtimeMs > 60_000;
+}
+
+/** An owner file is a few dozen bytes; anything much larger is not one. */
+const MAX_OWNER_BYTES = 4096;
+
+/**
+ * The engine that created `dir`, from its owner file, or undefined when that is not a small regular file (a link,
+ * a FIFO, a device: not followed, never blocking) holding an owner.
+ */
+function readOwner(dir: string): Owner | undefined {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, 'owner.json'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > MAX_OWNER_BYTES) return undefined;
+    const bytes = Buffer.alloc(stats.size);
+    const owner = JSON.parse(bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0)).toString('utf8')) as Partial<Owner> | null;
+    const valid = Number.isInteger(owner?.pid) && owner!.pid! > 0 && typeof owner?.host === 'string';
+    return valid ? (owner as Owner) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
