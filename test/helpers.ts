@@ -81,13 +81,18 @@ export interface NumpyArray {
   meta: Record<string, unknown>;
 }
 
+/** A command of test/fixtures/numpy_reference.py and its arguments. */
+export type NumpyCommand = ['read', ...string[]] | ['blur-scale', string, number, number, number] | ['png-pixels', string, string, number, number, number];
+
 /**
  * Runs test/fixtures/numpy_reference.py (NumPy/SciPy and decoders written from the specifications, no emflow
- * code): `read FILE...`, `blur-scale IMAGE.npy SIGMA A B` or `png-pixels IMAGE.npy SCALING LOW HIGH DEPTH`.
+ * code) once for all these commands: `read FILE...`, `blur-scale IMAGE.npy SIGMA A B`,
+ * `png-pixels IMAGE.npy SCALING LOW HIGH DEPTH`. The arrays of all of them, in order.
  */
-export function numpyReference(command: 'read' | 'blur-scale' | 'png-pixels', ...args: (string | number)[]): NumpyArray[] {
+export function numpy(...commands: NumpyCommand[]): NumpyArray[] {
   const script = resolve(root, 'test/fixtures/numpy_reference.py');
-  const output = execFileSync(python, [script, command, ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const args = commands.flatMap((command, i) => [...(i ? ['+'] : []), ...command.map(String)]);
+  const output = execFileSync(python, [script, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
   return (JSON.parse(output) as (Omit<NumpyArray, 'values'> & { values: string })[]).map((array) => {
     const bytes = Buffer.from(array.values, 'base64');
     return { ...array, values: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
@@ -95,7 +100,7 @@ export function numpyReference(command: 'read' | 'blur-scale' | 'png-pixels', ..
 }
 
 /** Files as NumPy reads them (numpy.load; MRC, TIFF and PNG by the independent readers of formats/test/fixtures). */
-export const readWithNumpy = (...files: string[]) => numpyReference('read', ...files);
+export const readWithNumpy = (...files: string[]) => numpy(['read', ...files]);
 
 /**
  * Where `actual` first differs from `expected` by more than `tolerance` (NaN equals only NaN; with tolerance 0,

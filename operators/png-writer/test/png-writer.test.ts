@@ -1,25 +1,24 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { contrastLimits, encodePng } from '@emflow/formats';
-import { decodeNpy, NDArray, type ProcessContext } from '@emflow/sdk';
+import { NDArray, type ProcessContext } from '@emflow/sdk';
+import { firstDifference, numpy, readWithNumpy, saveNpy } from '../../../test/helpers.js';
 import { PngWriter } from '../src/index.js';
-import { limitsFor } from '../src/scaling.js';
+import { limitsFor, type Scaling } from '../src/scaling.js';
 
-const pngReader = fileURLToPath(new URL('../../../formats/test/fixtures/make_tiff_png_fixtures.py', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-png-writer-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const context = (frame: number) => ({ node: 'save', frame, alloc: () => { throw new Error('a sink allocates nothing'); } }) as unknown as ProcessContext;
 const defaults = { overwrite: false, scaling: 'percentile' as const, low: 0.5, high: 99.5, bitDepth: 8 as const };
 
-/** The pixels of a PNG as the fixture script's own decoder (zlib + filter reversal) reads them. */
-function decodeWithPython(path: string): NDArray {
-  execFileSync('python3', [pngReader, 'decode', path, `${path}.npy`]);
-  return decodeNpy(readFileSync(`${path}.npy`), path);
+/** The PNG as an independent decoder reads it (chunk CRCs, zlib, filter reversal) holds the pixels NumPy maps the image to. */
+function expectNumpyPixels(png: string, image: NDArray, scaling: Scaling, low: number, high: number, bitDepth: 8 | 16) {
+  saveNpy(`${png}.input.npy`, image);
+  const [decoded, expected] = numpy(['read', png], ['png-pixels', `${png}.input.npy`, scaling, low, high, bitDepth]);
+  expect([decoded.dtype, decoded.shape]).toEqual([expected.dtype, [...image.shape]]);
+  expect(firstDifference(decoded.values, expected.values)).toBeUndefined();
 }
 
 describe('png-writer', () => {
@@ -28,18 +27,33 @@ describe('png-writer', () => {
     const path = join(scratch, 'ramp-{frame}.png');
     new PngWriter().process({ data: ramp }, { ...defaults, path, scaling: 'fixed', low: 0, high: 10 }, context(0));
     // round(v / 10 · 255) by hand: 25.5 → 26, 76.5 → 77, …
-    expect(Array.from(decodeWithPython(join(scratch, 'ramp-4.png')).data)).toEqual([0, 0, 26, 51, 77, 102, 128, 153, 179, 204, 230, 255, 255, 0]);
+    expect(Array.from(readWithNumpy(join(scratch, 'ramp-4.png'))[0].values)).toEqual([0, 0, 26, 51, 77, 102, 128, 153, 179, 204, 230, 255, 255, 0]);
   });
 
-  it('writes 16-bit PNGs with the per-frame percentile window by default', () => {
+  it('writes 16-bit PNGs with the per-frame percentile window by default, as NumPy computes them', () => {
     const image = new NDArray(Float64Array.from({ length: 200 }, (_, i) => Math.sin(i) * 100), [10, 20], { source: '/in/tilt.mrc', frame: 0 });
-    const path = join(scratch, '{name}.png');
-    new PngWriter().process({ data: image }, { ...defaults, path, bitDepth: 16 }, context(0));
-    const written = readFileSync(join(scratch, 'tilt.png'));
-    const limits = contrastLimits(image.data, { mode: 'percentile', low: 0.5, high: 99.5 });
-    expect(written.equals(encodePng(image, { ...limits, bitDepth: 16 }))).toBe(true);
-    expect(decodeWithPython(join(scratch, 'tilt.png')).dtype).toBe('uint16');
+    new PngWriter().process({ data: image }, { ...defaults, path: join(scratch, '{name}.png'), bitDepth: 16 }, context(0));
+    expectNumpyPixels(join(scratch, 'tilt.png'), image, 'percentile', 0.5, 99.5, 16);
   });
+
+  // Non-finite values are left out of every window and shown black (NaN) or clipped (±Infinity).
+  const cases = [
+    { name: 'minmax-8', scaling: 'minmax', low: 0.5, high: 99.5, bitDepth: 8 },
+    { name: 'percentile-10-75-8', scaling: 'percentile', low: 10, high: 75, bitDepth: 8 },
+    { name: 'percentile-0-100-16', scaling: 'percentile', low: 0, high: 100, bitDepth: 16 },
+    { name: 'fixed-16', scaling: 'fixed', low: -40.25, high: 60, bitDepth: 16 },
+  ] as const;
+  for (const { name, scaling, low, high, bitDepth } of cases) {
+    it(`${name}: the window and pixels NumPy computes, for float32 and int16 images with non-finite values`, () => {
+      const floats = new NDArray(Float32Array.from({ length: 23 * 17 }, (_, i) => Math.cos(i * 0.37) * 80 + i * 0.05), [23, 17], { frame: 1 });
+      floats.data.set([NaN, Infinity, -Infinity, 1e6], 40);
+      const ints = new NDArray(Int16Array.from({ length: 9 * 31 }, (_, i) => ((i * 7919) % 65536) - 32768), [9, 31], { frame: 2 });
+      for (const image of [floats, ints]) {
+        new PngWriter().process({ data: image }, { ...defaults, path: join(scratch, `${name}-{frame}.png`), scaling, low, high, bitDepth }, context(0));
+        expectNumpyPixels(join(scratch, `${name}-${image.meta.frame}.png`), image, scaling, low, high, bitDepth);
+      }
+    });
+  }
 
   it('uses the finite data range for minmax', () => {
     expect(limitsFor(Float32Array.of(3, NaN, -1, Infinity, 2), 'minmax', 0.5, 99.5)).toEqual({ low: -1, high: 3 });

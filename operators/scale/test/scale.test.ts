@@ -1,5 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { decodeNpy, localContext } from '@emflow/sdk';
+import { firstDifference } from '../../../test/helpers.js';
+import { Scale } from '../src/index.js';
 import { scaleInto } from '../src/scale.js';
+
+const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const readNpy = (file: string) => decodeNpy(readFileSync(fixtureDir + file), file);
+const cases = JSON.parse(readFileSync(`${fixtureDir}cases.json`, 'utf8')) as { params: [number, number][]; inputs: { name: string; input: string; expected: string }[] };
+
+describe('scale operator vs numpy (a·x + b in float64, rounded to float32)', () => {
+  it('has the expected fixture set', () => {
+    expect(cases.inputs.map((c) => c.name)).toEqual(['float32_7x9', 'int16_6x5', 'uint16_2x3x4', 'uint8_17', 'float64_3x4x5', 'float16_4x4']);
+    expect(cases.params).toEqual([[1, 0], [3, -1], [0.1, 0], [-2.5, 1000], [1e35, 0], [0, 5]]);
+  });
+
+  for (const { name, input, expected } of cases.inputs) {
+    it(name, () => {
+      const image = readNpy(input);
+      const reference = readNpy(expected);
+      cases.params.forEach(([a, b], k) => {
+        const { image: out } = new Scale().process({ image }, { a, b }, localContext('scale'));
+        expect([out.dtype, out.shape]).toEqual(['float32', image.shape]);
+        expect(firstDifference(out.data, reference.data.subarray(k * image.size, (k + 1) * image.size)), `a ${a}, b ${b}`).toBeUndefined();
+      });
+    });
+  }
+});
 
 describe('scaleInto', () => {
   it('computes a·x + b into a Float64Array', () => {
