@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { npyHeader, type NDArray } from '@emflow/sdk';
+import { NDArray, npyHeader, type DType, type TypedArray } from '@emflow/sdk';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const operatorDirs = [resolve(root, 'operators'), resolve(root, 'test/operators')];
@@ -120,4 +120,17 @@ export function firstDifference(actual: ArrayLike<number>, expected: ArrayLike<n
 export function saveNpy(path: string, array: NDArray): void {
   const { data } = array;
   writeFileSync(path, Buffer.concat([npyHeader(array), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+
+/**
+ * An array of this dtype holding its edge cases: extremes, signed zeros, subnormal, huge and non-finite values
+ * as the typed array stores them (integers wrapped, NaN and ±Infinity as 0); float16 as raw half bit patterns.
+ */
+export function edgeCases(dtype: DType, shape: readonly number[]): NDArray {
+  const values = [0, 1, -1, 127, -128, 255, 65535, -32768, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, -0, 0.1, -2.5e-7, 1e-40, 6.5e4, 3e38, 1e300, NaN, Infinity, -Infinity];
+  const halves = [0x3c00, 0xc000, 0x7bff, 0x3555, 0x0001, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x0400, 0xfbff];
+  const array = NDArray.zeros(dtype, shape);
+  const fill = dtype === 'float16' ? halves : values.map((v) => (dtype.startsWith('float') || Number.isFinite(v) ? v : 0));
+  for (let i = 0; i < array.size; i++) (array.data as TypedArray)[i] = fill[i % fill.length];
+  return array;
 }

@@ -1,32 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeMrc } from '@emflow/formats';
-import { NDArray, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { NDArray, type DType, type FrameMeta, type ProcessContext } from '@emflow/sdk';
+import { edgeCases, firstDifference, readWithNumpy } from '../../../test/helpers.js';
 import { MrcWriter } from '../src/index.js';
 import { mrcOptionsFor } from '../src/mrc-options.js';
-
-const numpyReader = fileURLToPath(new URL('../../../formats/test/fixtures/make_fixtures.py', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-mrc-writer-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const image = (meta: FrameMeta) => new NDArray(Float32Array.from({ length: 12 }, (_, i) => i * 0.5 - 2), [3, 4], meta);
 const volume = (meta: FrameMeta) => new NDArray(Int16Array.from({ length: 24 }, (_, i) => i * 100 - 1000), [2, 3, 4], meta);
 const context = (frame: number) => ({ node: 'save', frame, alloc: () => { throw new Error('a sink allocates nothing'); } }) as unknown as ProcessContext;
-
-interface NumpyRead {
-  shape: number[];
-  mode: number;
-  voxelSize: number[];
-  origin: number[];
-  ispg: number;
-  labels: string[];
-  values: number[];
-}
-const readWithNumpy = (path: string) => (JSON.parse(execFileSync('python3', [numpyReader, 'read', path], { encoding: 'utf8' })) as NumpyRead[])[0];
 
 describe('mrcOptionsFor', () => {
   it('turns [y, x] and [z, y, x] pixel sizes into an [x, y, z] voxel size in Å', () => {
@@ -60,15 +45,28 @@ describe('MrcWriter operator', () => {
     expect(writer.process({ data: image({ pixelSize: [1.5, 1.5], units: 'Å', source: '/raw/mic.tif' }) }, { path: pattern, overwrite: false }, context(0))).toEqual({});
     writer.process({ data: volume({ pixelSize: [0.3, 0.2, 0.1], units: 'nm', source: '/raw/tomo.rec', origin: [5, 6, 7], spaceGroup: 1 }) }, { path: pattern, overwrite: false }, context(7));
 
-    const first = readWithNumpy(join(scratch, 'save/mic-000.mrc'));
-    expect(first).toMatchObject({ shape: [1, 3, 4], mode: 2, ispg: 0, labels: ['emflow mrc-writer from mic.tif'] });
-    expect(first.values).toEqual(Array.from(image({}).data));
-    first.voxelSize.forEach((size) => expect(size).toBeCloseTo(1.5, 5));
+    const [first, second] = readWithNumpy(join(scratch, 'save/mic-000.mrc'), join(scratch, 'save/tomo-007.mrc'));
+    expect(first).toMatchObject({ dtype: 'float32', shape: [1, 3, 4], meta: { mode: 2, ispg: 0, labels: ['emflow mrc-writer from mic.tif'] } });
+    expect(firstDifference(first.values, image({}).data)).toBeUndefined();
+    (first.meta.voxelSize as number[]).forEach((size) => expect(size).toBeCloseTo(1.5, 5));
 
-    const second = readWithNumpy(join(scratch, 'save/tomo-007.mrc'));
-    expect(second).toMatchObject({ shape: [2, 3, 4], mode: 1, ispg: 1, origin: [5, 6, 7] });
-    expect(second.values).toEqual(Array.from(volume({}).data));
-    [1, 2, 3].forEach((size, i) => expect(second.voxelSize[i]).toBeCloseTo(size, 5));
+    expect(second).toMatchObject({ dtype: 'int16', shape: [2, 3, 4], meta: { mode: 1, ispg: 1, origin: [5, 6, 7] } });
+    expect(firstDifference(second.values, volume({}).data)).toBeUndefined();
+    [1, 2, 3].forEach((size, i) => expect((second.meta.voxelSize as number[])[i]).toBeCloseTo(size, 5));
+  });
+
+  it('writes every MRC dtype in its mode, values exact as numpy reads them', () => {
+    const modes: [DType, number][] = [['int8', 0], ['int16', 1], ['float32', 2], ['uint16', 6], ['float16', 12]];
+    const arrays = modes.map(([dtype]) => {
+      const data = edgeCases(dtype, [3, 2, 4]);
+      new MrcWriter().process({ data }, { path: join(scratch, 'modes', `${dtype}.mrc`), overwrite: false }, context(0));
+      return data;
+    });
+    const read = readWithNumpy(...modes.map(([dtype]) => join(scratch, 'modes', `${dtype}.mrc`)));
+    modes.forEach(([dtype, mode], i) => {
+      expect([read[i].dtype, read[i].shape, read[i].meta.mode], dtype).toEqual([dtype, [3, 2, 4], mode]);
+      expect(firstDifference(read[i].values, arrays[i].values()), dtype).toBeUndefined();
+    });
   });
 
   it('refuses to overwrite unless told to', () => {
@@ -77,7 +75,7 @@ describe('MrcWriter operator', () => {
     writer.process({ data: image({}) }, { path, overwrite: false }, context(0));
     expect(() => writer.process({ data: volume({}) }, { path, overwrite: false }, context(1))).toThrow(`mrc-writer: ${path} exists (set overwrite: true to replace it)`);
     writer.process({ data: volume({}) }, { path, overwrite: true }, context(1));
-    expect(decodeMrc(readFileSync(path), path).data.shape).toEqual([2, 3, 4]);
+    expect(readWithNumpy(path)[0]).toMatchObject({ dtype: 'int16', shape: [2, 3, 4] });
   });
 
   it('never writes through a symbolic link at the target, even with overwrite', () => {

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NDArray, type ProcessContext } from '@emflow/sdk';
+import { DTYPES, NDArray, type ProcessContext } from '@emflow/sdk';
+import { edgeCases, firstDifference, readWithNumpy } from '../../../test/helpers.js';
 import { NpyWriter } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-npy-writer-test-'));
@@ -11,10 +11,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const context = (frame: number) => ({ node: 'save', frame, alloc: () => { throw new Error('a sink allocates nothing'); } }) as unknown as ProcessContext;
 
-/** What numpy.load makes of a file. */
-function loadWithNumpy(path: string): { dtype: string; shape: number[]; values: number[] } {
-  const script = 'import json, sys, numpy as np; a = np.load(sys.argv[1]); print(json.dumps({"dtype": str(a.dtype), "shape": list(a.shape), "values": a.astype(float).ravel().tolist()}))';
-  return JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' })) as { dtype: string; shape: number[]; values: number[] };
+/** What numpy.load makes of a file: dtype, shape and the values as plain numbers. */
+function loadWithNumpy(path: string) {
+  const [{ dtype, shape, values }] = readWithNumpy(path);
+  return { dtype, shape, values: Array.from(values) };
 }
 
 describe('npy-writer', () => {
@@ -30,6 +30,19 @@ describe('npy-writer', () => {
       writer.process({ data }, { path, overwrite: false }, context(0));
       expect(loadWithNumpy(path)).toEqual({ dtype: name, shape: [...data.shape], values: Array.from(data.data) });
     }
+  });
+
+  it('keeps every dtype and its edge cases (−0, NaN, ±Infinity, extremes) exactly', () => {
+    const arrays = DTYPES.map((dtype) => {
+      const data = edgeCases(dtype, [3, 7]);
+      new NpyWriter().process({ data }, { path: join(scratch, 'dtypes', `${dtype}.npy`), overwrite: false }, context(0));
+      return data;
+    });
+    const read = readWithNumpy(...DTYPES.map((dtype) => join(scratch, 'dtypes', `${dtype}.npy`)));
+    DTYPES.forEach((dtype, i) => {
+      expect([read[i].dtype, read[i].shape], dtype).toEqual([dtype, [3, 7]]);
+      expect(firstDifference(read[i].values, arrays[i].values()), dtype).toBeUndefined();
+    });
   });
 
   it('keeps float16 as float16', () => {
