@@ -124,7 +124,7 @@ function withRawOperator(): Runtime {
     description: 'hand-written protocol client that sends bad frames',
     inputs: { image: { type: 'image2d' as const } },
     outputs: { image: { type: 'image2d' as const } },
-    params: { mode: { type: 'string' as const, enum: ['garbage', 'out-of-bounds'], default: 'garbage' } },
+    params: { mode: { type: 'string' as const, enum: ['garbage', 'out-of-bounds', 'type-change', 'huge-allocate'], default: 'garbage' } },
   };
   return {
     name: 'process+raw',
@@ -142,12 +142,15 @@ function withRawOperator(): Runtime {
 
 describe('malformed frames from an operator outside the SDK', () => {
   it.each([
-    ['garbage', /sent a malformed frame on output "image": not an Arrow IPC stream/],
-    ['out-of-bounds', /sent a malformed frame on output "image": reference .* is not inside granted slot raw\.image\.0 \(\d+ bytes\)/],
-  ])('%s', async (mode, message) => {
+    ['garbage', 0, /sent a malformed frame on output "image": not an Arrow IPC stream/],
+    ['out-of-bounds', 0, /sent a malformed frame on output "image": reference .* is not inside granted slot raw\/image\.0 \(\d+ bytes\)/],
+    // every frame is checked, not only the first
+    ['type-change', 1, /sent a malformed frame on output "image": expected image2d, got a json frame/],
+    ['huge-allocate', 0, /output "image" of node "raw" needs a slot of 1073741824\.0 MiB, more than the per-frame maximum of 2048\.0 MiB \(maxFrameBytes\)/],
+  ] as const)('%s', async (mode, frame, message) => {
     const document = pipeline(
       [
-        { id: 'src', operator: 'synthetic', params: { width: 16, height: 16 } },
+        { id: 'src', operator: 'synthetic', params: { width: 16, height: 16, count: 2 } },
         { id: 'raw', operator: 'test-raw', params: { mode } },
         { id: 'stats', operator: 'stats' },
       ],
@@ -156,7 +159,7 @@ describe('malformed frames from an operator outside the SDK', () => {
     const session = await openSession({ pipeline: document, runtime: withRawOperator() });
     sessions.push(session);
     const error = await failure(session);
-    expect(error.message).toMatch(/^node "raw" \(test-raw\) on frame 0: /);
+    expect(error.message).toMatch(new RegExp(`^node "raw" \\(test-raw\\) on frame ${frame}: `));
     expect(error.message).toMatch(message);
     expect(existsSync(session.paths.dir)).toBe(true);
   });

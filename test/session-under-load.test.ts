@@ -1,5 +1,6 @@
 // The session engine under the load an editor and a facility put on it: a stream into a slow consumer,
 // params changed while a run is going, files changing between runs, a failure beside a watching source.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -276,5 +277,71 @@ describe('a failure ends the run promptly', () => {
     const report = await session.run({ frames: 1 });
     expect([report.nodes.watched.frames, report.nodes.after.frames]).toEqual([1, 1]);
     expect(processesOf(session.paths.dir).sort()).toEqual(pids);
+  });
+});
+
+describe('frames of any size are written in place or refused before anything is written', () => {
+  const probe = (width: number, count: number) =>
+    pipeline(
+      [
+        { id: 'src', operator: 'synthetic', params: { pattern: 'gaussian-blobs', width, height: width, count, seed: 2 } },
+        { id: 'probe', operator: 'test-alloc-probe' },
+        { id: 'stats', operator: 'stats' },
+      ],
+      ['src.image->probe.image', 'probe.image->stats.image'],
+    );
+
+  it('writes the first frame of every port straight into its slot, as every later one', async () => {
+    const session = await open(probe(512, 3));
+    await session.run();
+    expect(session.outputs('probe', 'probe').map((f) => (f as JsonFrame<{ inSlot: boolean }>).value.inSlot)).toEqual([true, true, true]);
+    // the values are the source's, recomputed here
+    statsOf(session).forEach((s, i) => expect(s.mean).toBeCloseTo(referenceStats(synthesize('gaussian-blobs', 512, 512, 2, i)).mean, 9));
+  });
+
+  it('carries metadata larger than the 64 KiB header room', async () => {
+    const session = await open(
+      pipeline(
+        [
+          { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 2, seed: 9 } },
+          { id: 'meta', operator: 'test-big-meta', params: { bytes: 200_000 } },
+          { id: 'stats', operator: 'stats' },
+        ],
+        ['src.image->meta.image', 'meta.image->stats.image'],
+      ),
+    );
+    await session.run();
+    const frames = session.outputs('stats', 'stats') as JsonFrame<{ mean: number }>[];
+    expect(frames.map((f) => (f.meta as { note?: string }).note?.length)).toEqual([200_000, 200_000]);
+    frames.forEach((f, i) => expect(f.value.mean).toBeCloseTo(referenceStats(synthesize('noise', 64, 64, 9, i)).mean, 9));
+  });
+
+  it('refuses a frame above the per-frame maximum, naming node, port and limit', async () => {
+    const session = await open(probe(2048, 1), { maxFrameBytes: 8 * 2 ** 20 });
+    const error = (await session.run().catch((e: unknown) => e)) as RunError;
+    expect(error).toBeInstanceOf(RunError);
+    expect(error.failure.node).toBe('src');
+    expect(error.message).toMatch(/output "image" .*needs 16842760 bytes, more than the 8388608 bytes the engine allows for one frame/);
+    expect(slotUse(session.paths.dir).bytes).toBeLessThan(2 ** 20);
+  });
+
+  it('refuses a frame that does not fit the free shared memory instead of dying of SIGBUS', async () => {
+    const shm = mkdtempSync(join(scratch, 'small-shm-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'emflow-test-shm', shm]);
+    const previous = process.env.EMFLOW_SHM_DIR;
+    process.env.EMFLOW_SHM_DIR = shm;
+    try {
+      const session = await open(probe(2048, 1), { cacheBytes: 0 });
+      const error = (await session.run().catch((e: unknown) => e)) as RunError;
+      expect(error).toBeInstanceOf(RunError);
+      expect(error.message).toMatch(/output "image" .*needs 16842760 bytes, more than the \d+ bytes the engine allows for one frame \(its per-frame limit or the free shared memory\)/);
+      await session.close();
+      await expectNoLeaks(session.paths.dir);
+      expect(readdirSync(shm)).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.EMFLOW_SHM_DIR;
+      else process.env.EMFLOW_SHM_DIR = previous;
+      execFileSync('umount', [shm]);
+    }
   });
 });

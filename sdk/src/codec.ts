@@ -115,9 +115,10 @@ function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefi
   if (end > target.byteLength) return undefined;
 
   const start = bodyStart - headerLength;
+  // values first: they may sit in this slot where the (large) header goes, e.g. written by alloc
+  if (!inPlace) target.set(new Uint8Array(array.data.buffer, array.data.byteOffset, valueBytes), bodyStart);
   target.set(schemaBytes, start);
   target.set(batchBytes, start + schemaBytes.byteLength);
-  if (!inPlace) target.set(new Uint8Array(array.data.buffer, array.data.byteOffset, valueBytes), bodyStart);
   target.fill(0, bodyStart + valueBytes, bodyStart + bodyLength);
   target.set(EOS, bodyStart + bodyLength);
   return { offset: start, length: end - start };

@@ -23,6 +23,9 @@ export function unmap(buffer: ArrayBuffer): void {
  * Mappings of the slot files of one session directory, each mapped once and reused for every frame.
  * A slot that grew is remapped at its new size.
  */
+/** `file` or `folder/file`, no part empty or starting with a dot: a slot never names anything outside the session directory. */
+const SLOT_NAME = /^(?:[^/.][^/]*\/)?[^/.][^/]*$/;
+
 export class SlotMappings {
   private readonly mapped = new Map<string, { bytes: Uint8Array; mode: 'r' | 'rw' }>();
 
@@ -33,7 +36,7 @@ export class SlotMappings {
     const existing = this.mapped.get(slot);
     if (existing && existing.bytes.byteLength === size && (existing.mode === 'rw' || mode === 'r')) return existing.bytes;
     if (existing) this.drop(slot);
-    if (slot.includes('/') || slot.startsWith('.')) throw new Error(`slot name "${slot}" must be a plain file name`);
+    if (!SLOT_NAME.test(slot)) throw new Error(`slot name "${slot}" must be a file name, or a folder and a file name ("node/port.3"), neither starting with "."`);
     const bytes = new Uint8Array(map(join(this.dir, slot), size, mode));
     this.mapped.set(slot, { bytes, mode });
     return bytes;

@@ -50,7 +50,9 @@ describe('SlotMappings', () => {
     const grown = slots.bytes('a.image.0', 16384, 'r');
     expect(grown.byteLength).toBe(16384);
     expect(first.byteLength).toBe(0);
-    expect(() => slots.bytes('../etc/passwd', 10, 'r')).toThrow('must be a plain file name');
+    for (const outside of ['../etc/passwd', '/etc/passwd', 'a/../../x', 'a/b/c', '.hidden', 'node/.x', 'node/', '']) {
+      expect(() => slots.bytes(outside, 10, 'r')).toThrow(`slot name "${outside}" must be a file name, or a folder and a file name`);
+    }
     slots.clear();
     expect(grown.byteLength).toBe(0);
   });

@@ -1,9 +1,10 @@
 // The docker runtime: every operator a container from an image labelled `emflow.operator`, through dockerode.
-// Containers see only the session directory (slots and socket) and the paths their params name; no network,
-// read-only root, no capabilities, a non-root user, and limits from the spec's `resources`.
+// Containers see the session directory read-only (inputs, the socket) with only their own node's slot folder
+// writable, and the paths their params name; no network, read-only root, no capabilities, a non-root user,
+// and memory, CPU and process limits (the spec's `resources`, or defaults).
 import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type { OperatorSpec } from '@emflow/sdk';
@@ -13,7 +14,7 @@ import { isAlive } from '../session/session-dir.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
 import { LogTail } from './log-tail.js';
-import type { ExitInfo, OperatorCatalog, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
 
 /** Where the session directory appears inside containers. */
 export const CONTAINER_SESSION_DIR = '/emflow/session';
@@ -59,6 +60,17 @@ export function prepareWriteFolders(binds: string[], user: { uid: number; gid: n
   }
 }
 
+/** Limits of every container unless its spec's `resources` say otherwise. */
+export interface ContainerLimits {
+  /** bytes, or a docker memory string such as "4g" */
+  memory: number | string;
+  cpus: number;
+  /** processes and threads */
+  pids: number;
+}
+
+export const DEFAULT_LIMITS: ContainerLimits = { memory: '4g', cpus: 2, pids: 256 };
+
 export const defaultDockerSocket = () => process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
 /** A client of the local Docker daemon, or an actionable one-line error when it cannot be reached. */
@@ -78,7 +90,19 @@ export class DockerRuntime implements Runtime {
   private docker?: Docker;
   private listing?: Promise<OperatorCatalog>;
 
-  constructor(private readonly socketPath = defaultDockerSocket()) {}
+  private readonly limits: ContainerLimits;
+
+  constructor(
+    private readonly socketPath = defaultDockerSocket(),
+    limits: Partial<ContainerLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** A container's mounts are fixed when it starts: params that name other files need a new container. */
+  needsRestart(operator: OperatorInfo, before: Record<string, unknown>, after: Record<string, unknown>): boolean {
+    return dataBinds(operator.spec, before).join('\n') !== dataBinds(operator.spec, after).join('\n');
+  }
 
   /** Containers run as the engine's own user, or as an unprivileged one when the engine is root. */
   readonly user = process.getuid?.() === 0 || process.getuid === undefined ? CONTAINER_USER : { uid: process.getuid(), gid: process.getgid!() };
@@ -132,7 +156,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async start({ node, operator, session, token, params }: StartRequest): Promise<OperatorProcess> {
-    const resources = operator.spec.resources ?? {};
+    const resources = { ...this.limits, ...operator.spec.resources };
     if (!this.docker) await this.catalog();
     const binds = dataBinds(operator.spec, params);
     prepareWriteFolders(binds, this.user);
@@ -146,14 +170,15 @@ export class DockerRuntime implements Runtime {
         AttachStdout: true,
         AttachStderr: true,
         HostConfig: {
-          Binds: [`${session.dir}:${CONTAINER_SESSION_DIR}:rw`, ...binds],
+          Binds: [`${session.dir}:${CONTAINER_SESSION_DIR}:ro`, `${join(session.dir, node)}:${CONTAINER_SESSION_DIR}/${node}:rw`, ...binds],
           NetworkMode: 'none',
           ReadonlyRootfs: true,
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
           Tmpfs: { '/tmp': 'rw,size=64m' },
-          ...(resources.memory !== undefined ? { Memory: memoryBytes(resources.memory) } : {}),
-          ...(resources.cpus !== undefined ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),
+          Memory: memoryBytes(resources.memory),
+          NanoCpus: Math.round(resources.cpus * 1e9),
+          PidsLimit: resources.pids,
         },
       })
       .catch((error: { statusCode?: number; message: string }) => {

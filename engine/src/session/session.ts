@@ -160,6 +160,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const results = await Promise.allSettled(
       nodes.map(async (node) => {
         const params = this.nodeDocument(node).node.params;
+        this.pool.nodeFolder(node);
         const worker = await startWorker(this.runtime, this.server, this.paths, node, this.operators.get(node)!, params, this.options.startTimeoutMs);
         worker.process.onLog((line, stream) => this.emit('log', { node, stream, line }));
         this.workers.set(node, worker);

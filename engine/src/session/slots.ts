@@ -6,7 +6,7 @@
 // producer asking for more waits: that is the backpressure. A slot only pinned (kept by the cache after every
 // consumer let go) is not in flight: the ring makes new files instead, and trims the surplus once it is
 // unpinned, so the cache costs its budget and never holds back a producer.
-import { closeSync, fchownSync, fstatSync, ftruncateSync, openSync, statfsSync, unlinkSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fchownSync, fstatSync, ftruncateSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PAGE = 4096;
@@ -69,7 +69,8 @@ export class PortRing {
     private readonly onDelete: (slot: string) => void,
     private readonly owner?: { uid: number; gid: number },
   ) {
-    this.prefix = `${node}.${port}`;
+    // a node's slots live in its own folder, so a container can be given write access to its own outputs only
+    this.prefix = `${node}/${port}`;
   }
 
   readonly prefix: string;
@@ -234,10 +235,21 @@ export class SlotPool {
     private readonly owner?: { uid: number; gid: number },
   ) {}
 
+  /** The folder of a node's slots (created for the operators' user): container runtimes mount it writable. */
+  nodeFolder(node: string): string {
+    const folder = join(this.dir, node);
+    if (!existsSync(folder)) {
+      mkdirSync(folder, { mode: 0o700 });
+      if (this.owner) chownSync(folder, this.owner.uid, this.owner.gid);
+    }
+    return folder;
+  }
+
   ring(node: string, port: string): PortRing {
     const key = `${node}.${port}`;
     let ring = this.rings.get(key);
     if (!ring) {
+      this.nodeFolder(node);
       ring = new PortRing(this.dir, node, port, this.capacity, this.limits, this.onDelete, this.owner);
       this.rings.set(key, ring);
     }

@@ -1,7 +1,7 @@
 // The engine side of the control plane: the session's Unix socket, hello handshakes, and the warm
 // operator processes ("workers") of a session.
 import { randomBytes } from 'node:crypto';
-import { chownSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { call, ERRORS, METHODS, openChannel, PROTOCOL_VERSION, type AllocateParams, type Channel, type HelloParams, type HelloResult, type SlotGrant } from '@emflow/sdk';
@@ -66,6 +66,8 @@ export class ControlServer {
       this.server.once('error', reject);
       this.server.listen(this.paths.socket, () => resolve());
     });
+    // only the engine's (or the containers') user may connect, whatever the umask
+    chmodSync(this.paths.socket, 0o600);
     if (owner) chownSync(this.paths.socket, owner.uid, owner.gid);
   }
 

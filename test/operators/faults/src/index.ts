@@ -1,5 +1,5 @@
 // Operators that misbehave on purpose, one way per `mode`, at frame `at`: the engine's fault tests use them.
-import { json, NDArray, operator, type ProcessContext } from '@emflow/sdk';
+import { json, NDArray, operator, withMeta, type ProcessContext } from '@emflow/sdk';
 
 type Mode = 'ok' | 'throw' | 'exit' | 'hang' | 'segv' | 'wrong-type' | 'wrong-port' | 'not-a-frame';
 
@@ -118,5 +118,37 @@ export class Slow {
   async process({ image }: { image: NDArray }, { ms }: { ms: number }) {
     await new Promise((resolve) => setTimeout(resolve, ms));
     return { image };
+  }
+}
+
+@operator({
+  name: 'test-big-meta',
+  version: '1.0.0',
+  description: 'Passes images through with `bytes` characters of metadata added (beyond the 64 KiB of header room).',
+  inputs: { image: { type: 'image2d' } },
+  outputs: { image: { type: 'image2d' } },
+  params: { bytes: { type: 'integer', minimum: 0, default: 100_000 } },
+})
+export class BigMeta {
+  process({ image }: { image: NDArray }, { bytes }: { bytes: number }, ctx: ProcessContext) {
+    const out = ctx.alloc('image', image.dtype, image.shape);
+    out.data.set(image.data);
+    return { image: withMeta(out, { ...image.meta, note: 'm'.repeat(bytes) }) };
+  }
+}
+
+@operator({
+  name: 'test-alloc-probe',
+  version: '1.0.0',
+  description: 'Copies images into ctx.alloc arrays and says on `probe` whether each was written straight into shared memory.',
+  inputs: { image: { type: 'image2d' } },
+  outputs: { image: { type: 'image2d' }, probe: { type: 'json' } },
+})
+export class AllocProbe {
+  process({ image }: { image: NDArray }, _params: Record<string, never>, ctx: ProcessContext) {
+    const out = ctx.alloc('image', image.dtype, image.shape);
+    out.data.set(image.data);
+    // a slot mapping is the whole slot file; a heap fallback is exactly the array
+    return { image: out, probe: json({ inSlot: out.data.buffer.byteLength > out.data.byteLength }) };
   }
 }
