@@ -102,6 +102,18 @@ export function numpy(...commands: NumpyCommand[]): NumpyArray[] {
 /** Files as NumPy reads them (numpy.load; MRC, TIFF and PNG by the independent readers of formats/test/fixtures). */
 export const readWithNumpy = (...files: string[]) => numpy(['read', ...files]);
 
+/** The index-th section along the first axis of an array NumPy read. */
+export function sectionOf(array: NumpyArray, index: number): NumpyArray {
+  const size = array.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { ...array, shape: array.shape.slice(1), values: array.values.subarray(index * size, (index + 1) * size) };
+}
+
+/** How `array` differs from NumPy's in dtype, shape or an element (exactly; NaN equals NaN), or undefined. */
+export function differenceFromNumpy(array: NDArray, numpy: NumpyArray): string | undefined {
+  if (array.dtype !== numpy.dtype || array.shape.join() !== numpy.shape.join()) return `${array.dtype} [${array.shape.join(', ')}], NumPy ${numpy.dtype} [${numpy.shape.join(', ')}]`;
+  return firstDifference(array.values(), numpy.values);
+}
+
 /**
  * Where `actual` first differs from `expected` by more than `tolerance` (NaN equals only NaN; with tolerance 0,
  * 0 and −0 differ), or undefined: quick on large arrays, and it names the element.
