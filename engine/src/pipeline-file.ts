@@ -1,6 +1,7 @@
 // Reading pipeline documents from disk, with errors that name the file and the place in it.
 import { readFile } from 'node:fs/promises';
 import { parse as parseTolerant, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { checkRegularFile, NotARegularFileError } from '@emflow/sdk';
 
 /** A user mistake in an input file (unreadable, not JSON): reported as one line, no stack. */
 export class InputFileError extends Error {
@@ -34,8 +35,11 @@ export function parseJsonDocument(text: string, file: string): unknown {
 export async function loadPipeline(file: string): Promise<unknown> {
   let text: string;
   try {
+    // a FIFO, a device, a folder or a /proc file is refused before reading (the read could block or never end)
+    checkRegularFile(file, 'a pipeline file');
     text = await readFile(file, 'utf8');
   } catch (error) {
+    if (error instanceof NotARegularFileError) throw new InputFileError(`${file}: cannot read pipeline: ${error.reason}`);
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new InputFileError(`${file}: cannot read pipeline: ${why}`);

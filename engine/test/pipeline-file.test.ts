@@ -47,7 +47,7 @@ describe('loadPipeline', () => {
     mkdirSync(sub);
     const error = await failure(() => loadPipeline(sub));
     expect(error).toBeInstanceOf(InputFileError);
-    expect(error.message).toBe(`${sub}: cannot read pipeline: is a directory`);
+    expect(error.message).toBe(`${sub}: cannot read pipeline: is a folder, not a file`);
   });
 
   it('reports an unreadable file (as an unprivileged user)', () => {

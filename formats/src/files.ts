@@ -6,9 +6,9 @@
 // meanwhile); a replaced file is written to a temporary with an unguessable name in the same folder, created
 // exclusively, then renamed over the target (rename replaces a link itself, never what it points at).
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, parse, resolve, sep } from 'node:path';
-import { fileKind } from '@emflow/sdk';
+import { fileKind, NotARegularFileError, openRegularFile } from '@emflow/sdk';
 
 /** New files get this mode less the umask, as files any program creates. */
 const FILE_MODE = 0o666;
@@ -113,19 +113,21 @@ function writeRemovingOnFailure(path: string, bytes: Uint8Array): void {
 
 /**
  * The whole content of a file. `what` says who reads it and why, e.g. "mrc-reader: path"; it starts every error.
+ * `expected` names the kind of file ("an MRC file"): what is not a regular file with content (a FIFO, a device, a
+ * folder, a /proc file, an empty file) is refused with it before a byte is read, and never blocks.
  * Reads with one buffer of the file's size, so files beyond readFileSync's 2 GiB limit (big tomograms) work too.
  */
-export function readWholeFile(path: string, what: string): Uint8Array {
-  let fd: number;
+export function readWholeFile(path: string, what: string, expected = 'a file'): Uint8Array {
+  let opened: { fd: number; size: number };
   try {
-    fd = openSync(path, 'r');
+    opened = openRegularFile(path, expected);
   } catch (error) {
-    throw new Error(`${what}: ${describeFsError(error, path)}`, { cause: error });
+    const reason = error instanceof NotARegularFileError ? error.message : describeFsError(error, path);
+    throw new Error(`${what}: ${reason}`, { cause: error });
   }
+  const { fd, size } = opened;
   try {
-    const stats = fstatSync(fd);
-    if (stats.isDirectory()) throw new Error(`${what}: ${path} is a folder, expected a file`);
-    const bytes = Buffer.allocUnsafe(stats.size);
+    const bytes = Buffer.allocUnsafe(size);
     let read = 0;
     while (read < bytes.length) {
       const n = readSync(fd, bytes, read, bytes.length - read, read);

@@ -93,9 +93,9 @@ const latin1 = (bytes: Uint8Array, start: number, end: number) => Buffer.from(by
 
 /** Parse and check the header: stamp, byte order, mode, sizes, axis order and that the file holds all the data. */
 export function readMrcLayout(bytes: Uint8Array, source: string): MrcLayout {
-  if (bytes.byteLength < HEADER_BYTES) throw new Error(`${source}: ${bytes.byteLength} bytes, shorter than the ${HEADER_BYTES}-byte MRC header`);
-  const stamp = latin1(bytes, AT.map, AT.map + 4);
-  if (stamp !== 'MAP ') throw new Error(`${source}: not an MRC2014 file: bytes 208–211 must be "MAP ", found ${JSON.stringify(stamp)}`);
+  // Until the stamp shows an MRC file, messages neither quote its bytes nor tell its size: it may be anyone's file.
+  if (bytes.byteLength < HEADER_BYTES) throw new Error(`${source}: not an MRC file: shorter than the ${HEADER_BYTES}-byte MRC header`);
+  if (latin1(bytes, AT.map, AT.map + 4) !== 'MAP ') throw new Error(`${source}: not an MRC file: no "MAP " stamp at byte ${AT.map}`);
   const littleEndian = byteOrderOf(bytes, source);
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   const int = (at: number) => view.getInt32(at, littleEndian);
@@ -157,11 +157,10 @@ export function readMrcLayout(bytes: Uint8Array, source: string): MrcLayout {
 
 /** The machine stamp's first byte: 0x44 little-endian (0x44 0x44, or 0x44 0x41 as many writers put it), 0x11 big-endian. */
 function byteOrderOf(bytes: Uint8Array, source: string): boolean {
-  const [first, second] = [bytes[AT.machst], bytes[AT.machst + 1]];
+  const first = bytes[AT.machst];
   if (first === 0x44) return true;
   if (first === 0x11) return false;
-  const hex = (b: number) => `0x${b.toString(16).padStart(2, '0')}`;
-  throw new Error(`${source}: unknown MRC machine stamp ${hex(first)} ${hex(second)} at byte 212 (expected 0x44 0x44 little-endian or 0x11 0x11 big-endian)`);
+  throw new Error(`${source}: unknown MRC machine stamp at byte ${AT.machst} (expected 0x44 0x44 little-endian or 0x11 0x11 big-endian)`);
 }
 
 /**

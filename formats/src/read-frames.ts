@@ -13,16 +13,11 @@ function mrcFrames(bytes: Uint8Array, path: string): NDArray[] {
   return [data];
 }
 
-const DECODERS: Record<string, Decoder> = {
-  '.mrc': mrcFrames,
-  '.map': mrcFrames,
-  '.mrcs': mrcFrames,
-  '.st': mrcFrames,
-  '.rec': mrcFrames,
-  '.tif': decodeTiff,
-  '.tiff': decodeTiff,
-  '.npy': (bytes, path) => [decodeNpy(bytes, path, { source: path })],
-};
+/** Each extension's decoder, and the kind of file it expects (in messages about what a path is instead). */
+const DECODERS: Record<string, { decode: Decoder; expected: string }> = {};
+for (const extension of ['.mrc', '.map', '.mrcs', '.st', '.rec']) DECODERS[extension] = { decode: mrcFrames, expected: 'an MRC file' };
+for (const extension of ['.tif', '.tiff']) DECODERS[extension] = { decode: decodeTiff, expected: 'a TIFF file' };
+DECODERS['.npy'] = { decode: (bytes, path) => [decodeNpy(bytes, path, { source: path })], expected: 'a NumPy .npy file' };
 
 /** Extensions readFrameFile knows (lower case, with the dot). */
 export const FRAME_FILE_EXTENSIONS = Object.keys(DECODERS);
@@ -30,7 +25,7 @@ export const FRAME_FILE_EXTENSIONS = Object.keys(DECODERS);
 /** The arrays in an MRC (one [Z, Y, X] array), TIFF (one per page) or .npy file. */
 export async function readFrameFile(path: string): Promise<NDArray[]> {
   const extension = extname(path).toLowerCase();
-  const decode = DECODERS[extension];
-  if (!decode) throw new Error(`${path}: unknown file type "${extension}" (known: ${FRAME_FILE_EXTENSIONS.join(' ')})`);
-  return decode(readWholeFile(path, 'frame file'), path);
+  const format = DECODERS[extension];
+  if (!format) throw new Error(`${path}: unknown file type "${extension}" (known: ${FRAME_FILE_EXTENSIONS.join(' ')})`);
+  return format.decode(readWholeFile(path, 'frame file', format.expected), path);
 }

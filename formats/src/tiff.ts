@@ -54,10 +54,6 @@ function isTiff(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && (version === 42 || version === 43);
 }
 
-function describeMagic(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'nothing';
-}
-
 /**
  * Pixel size [y, x] in Å, from XResolution/YResolution (pixels per unit). ResolutionUnit 2 is the inch (the
  * TIFF default when the tag is absent), 3 the centimetre: size = Å per unit ÷ pixels per unit. With unit 1
@@ -124,7 +120,8 @@ async function decodePage(image: GeoTIFFImage, page: number, littleEndian: boole
 
 /** Every page (IFD) of a grayscale TIFF as an image [height, width]. `source` names the file in errors and meta. */
 export async function decodeTiff(bytes: Uint8Array, source: string): Promise<NDArray[]> {
-  if (!isTiff(bytes)) throw new Error(`${source}: not a TIFF file (starts with ${describeMagic(bytes)}, expected "II*\\0" or "MM\\0*")`);
+  // no bytes quoted: a file that is not a TIFF may be anyone's file
+  if (!isTiff(bytes)) throw new Error(`${source}: not a TIFF file: no "II*\\0" or "MM\\0*" signature at byte 0`);
   let images: GeoTIFFImage[];
   let littleEndian: boolean;
   try {

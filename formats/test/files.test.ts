@@ -141,7 +141,7 @@ describe('readWholeFile', () => {
   it('names the reader and the file in errors', () => {
     const missing = join(scratch, 'missing.mrc');
     expect(() => readWholeFile(missing, 'mrc-reader: path')).toThrow(`mrc-reader: path: ${missing}: no such file or folder`);
-    expect(() => readWholeFile(scratch, 'mrc-reader: path')).toThrow(`mrc-reader: path: ${scratch} is a folder, expected a file`);
+    expect(() => readWholeFile(scratch, 'mrc-reader: path', 'an MRC file')).toThrow(`mrc-reader: path: ${scratch} is a folder, not a file (expected an MRC file)`);
   });
 
   it('reports unreadable files (as an unprivileged user)', () => {

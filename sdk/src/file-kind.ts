@@ -1,7 +1,7 @@
 // What kind of file a path names, and opening only regular files for reading: a FIFO blocks its reader, a device
 // such as /dev/zero never ends, a folder has no bytes, and files in /proc report size 0 whatever they hold.
 // Readers refuse all of these up front, saying what the path is and what was expected, without reading a byte.
-import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statfsSync, statSync, type Stats } from 'node:fs';
 
 /** What `stats` (from stat, lstat or fstat) describes, in words: "a FIFO", "a character device", … */
 export function fileKind(stats: Stats): string {
@@ -28,9 +28,22 @@ export class NotARegularFileError extends Error {
   }
 }
 
+/** statfs types of the kernel's own file systems, whose files report size 0 whatever they hold (linux/magic.h). */
+const PROC_SUPER_MAGIC = 0x9fa0;
+const SYSFS_MAGIC = 0x62656572;
+
+function isProcOrSys(path: string): boolean {
+  try {
+    const { type } = statfsSync(path);
+    return type === PROC_SUPER_MAGIC || type === SYSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 function checkKind(path: string, stats: Stats, expected: string): void {
   if (stats.isFile()) {
-    if (stats.size === 0) throw new NotARegularFileError(path, 'is an empty file', expected);
+    if (stats.size === 0) throw new NotARegularFileError(path, isProcOrSys(path) ? 'is a file of /proc or /sys, not a regular file' : 'is an empty file', expected);
     return;
   }
   const reason = stats.isDirectory() ? 'is a folder, not a file' : `is ${fileKind(stats)}, not a regular file`;

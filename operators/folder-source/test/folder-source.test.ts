@@ -1,4 +1,5 @@
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +94,21 @@ describe('FolderSource', () => {
     const folder = folderWith('with-text', { 'a.npy': npyBytes(image), 'notes.txt': 'x' });
     await expect(collect(new FolderSource().process({}, { ...defaults, folder }, ctx))).rejects.toThrow(
       `folder-source: ${join(folder, 'notes.txt')}: unknown file type ".txt" (known: .mrc .map .mrcs .st .rec .tif .tiff .npy)`,
+    );
+  });
+
+  it('skips a FIFO among the files, and reports an empty file or a text file without quoting it', async () => {
+    const folder = folderWith('hostile', { 'a.npy': npyBytes(image) });
+    spawnSync('mkfifo', [join(folder, 'b.npy')]);
+    expect((await collect(new FolderSource().process({}, { ...defaults, folder }, ctx))).map((i) => i.meta.source)).toEqual([join(folder, 'a.npy')]);
+    writeFileSync(join(folder, 'c.tif'), '');
+    await expect(collect(new FolderSource().process({}, { ...defaults, folder }, ctx))).rejects.toThrow(
+      `folder-source: frame file: ${join(folder, 'c.tif')} is an empty file (expected a TIFF file)`,
+    );
+    rmSync(join(folder, 'c.tif'));
+    symlinkSync('/etc/passwd', join(folder, 'd.mrc'));
+    await expect(collect(new FolderSource().process({}, { ...defaults, folder }, ctx))).rejects.toThrow(
+      new Error(`folder-source: ${join(folder, 'd.mrc')}: not an MRC file: no "MAP " stamp at byte 208`),
     );
   });
 

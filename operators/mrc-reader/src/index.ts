@@ -29,7 +29,7 @@ type Sections = 'volume' | 'frames';
 })
 export class MrcReader {
   *process(_inputs: Record<string, never>, { path, sections }: { path: string; sections: Sections }, ctx: ProcessContext) {
-    const bytes = readWholeFile(path, 'mrc-reader: path');
+    const bytes = readWholeFile(path, 'mrc-reader: path', 'an MRC file');
     const layout = openMrc(bytes, path);
     if (sections === 'volume') {
       yield { volume: readVolume(bytes, layout, (dtype, shape, meta) => ctx.alloc('volume', dtype, shape, meta)) };

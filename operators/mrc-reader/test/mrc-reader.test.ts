@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importable, runInChild } from '../../../test/child.js';
 import { decodeMrc } from '@emflow/formats';
 import { localContext, NDArray, type DType, type FrameMeta, type TypedArray } from '@emflow/sdk';
 import { MrcReader } from '../src/index.js';
@@ -84,7 +88,24 @@ describe('MrcReader operator', () => {
     );
     const notMrc = `${dataDir}tomviz-sample.tiff`;
     expect(() => [...new MrcReader().process({}, { path: notMrc, sections: 'volume' }, recordingContext().ctx)]).toThrow(
-      `mrc-reader: ${notMrc}: not an MRC2014 file: bytes 208–211 must be "MAP "`,
+      `mrc-reader: ${notMrc}: not an MRC file: no "MAP " stamp at byte 208`,
     );
+  });
+
+  it('refuses what is not a regular file up front, and quotes nothing of a text file', () => {
+    const read = (path: string) => () => [...new MrcReader().process({}, { path, sections: 'volume' }, recordingContext().ctx)];
+    expect(read('/dev/zero')).toThrow('mrc-reader: path: /dev/zero is a character device, not a regular file (expected an MRC file)');
+    expect(read('/proc/self/environ')).toThrow('mrc-reader: path: /proc/self/environ is a file of /proc or /sys, not a regular file (expected an MRC file)');
+    expect(read(dataDir)).toThrow(`mrc-reader: path: ${dataDir} is a folder, not a file (expected an MRC file)`);
+    expect(read('/etc/passwd')).toThrow(/^mrc-reader: \/etc\/passwd: not an MRC file: no "MAP " stamp at byte 208$/);
+  });
+
+  it('refuses a FIFO at once (in a child process: a blocking open would never return)', () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'emflow-mrc-reader-test-')), 'pipe.mrc');
+    spawnSync('mkfifo', [fifo]);
+    const reader = importable(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
+    const outcome = runInChild(`const { MrcReader } = await import(${reader}); [...new MrcReader().process({}, { path: ${JSON.stringify(fifo)}, sections: 'volume' }, {})];`, { timeoutMs: 10_000 });
+    rmSync(dirname(fifo), { recursive: true });
+    expect(outcome.error).toBe(`mrc-reader: path: ${fifo} is a FIFO, not a regular file (expected an MRC file)`);
   });
 });

@@ -28,7 +28,7 @@ type Pages = 'frames' | 'stack';
 })
 export class TiffReader {
   async *process(_inputs: Record<string, never>, { path, pages }: { path: string; pages: Pages }, ctx: ProcessContext) {
-    const decoded = await decodePages(readWholeFile(path, 'tiff-reader: path'), path);
+    const decoded = await decodePages(readWholeFile(path, 'tiff-reader: path', 'a TIFF file'), path);
     if (pages === 'stack') {
       yield { stack: stackFrame(decoded, path, (dtype, shape, meta) => ctx.alloc('stack', dtype, shape, meta)) };
       return;

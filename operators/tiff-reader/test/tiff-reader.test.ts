@@ -63,4 +63,10 @@ describe('tiff-reader', () => {
     await expect(run(`${fixtureDir}no-such.tif`, 'frames')).rejects.toThrow(/^tiff-reader: path: .*no-such\.tif: no such file/);
     await expect(run(`${fixtureDir}tiff-bad-magic.tif`, 'frames')).rejects.toThrow(/^tiff-reader: .*tiff-bad-magic\.tif: not a TIFF file/);
   });
+
+  it('refuses what is not a regular file up front, and quotes nothing of a text file', async () => {
+    await expect(run('/dev/zero', 'frames')).rejects.toThrow('tiff-reader: path: /dev/zero is a character device, not a regular file (expected a TIFF file)');
+    await expect(run(fixtureDir, 'stack')).rejects.toThrow(`tiff-reader: path: ${fixtureDir} is a folder, not a file (expected a TIFF file)`);
+    await expect(run('/etc/passwd', 'frames')).rejects.toThrow(/^tiff-reader: \/etc\/passwd: not a TIFF file: no "II\*\\0" or "MM\\0\*" signature at byte 0$/);
+  });
 });
