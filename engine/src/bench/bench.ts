@@ -1,11 +1,11 @@
 // `emflow bench`: the data plane measured against references taken in the same run, as medians over trials.
 import { fork } from 'node:child_process';
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { localContext, operatorDefinition, type NDArray } from '@emflow/sdk';
+import { localContext, operatorDefinition, slotBytesForArray, type NDArray } from '@emflow/sdk';
 import { buildImages } from '../build/images.js';
 import { connectDocker, DockerRuntime } from '../runtime/docker.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
@@ -24,17 +24,21 @@ export interface BenchSizes {
   tinyFrames: number;
   chainSide: number;
   chainFrames: number;
+  /** frames of the stream into a slow consumer, and their elements (float32) */
+  streamFrames: number;
+  streamElements: number;
   trials: number;
 }
 
-export const FULL: BenchSizes = { handoffElements: 16 << 20, handoffFrames: 12, tinyFrames: 2000, chainSide: 4096, chainFrames: 6, trials: 3 };
-export const QUICK: BenchSizes = { handoffElements: 1 << 20, handoffFrames: 5, tinyFrames: 200, chainSide: 512, chainFrames: 3, trials: 1 };
+export const FULL: BenchSizes = { handoffElements: 16 << 20, handoffFrames: 12, tinyFrames: 2000, chainSide: 4096, chainFrames: 6, streamFrames: 60, streamElements: 1 << 20, trials: 3 };
+export const QUICK: BenchSizes = { handoffElements: 1 << 20, handoffFrames: 5, tinyFrames: 200, chainSide: 512, chainFrames: 3, streamFrames: 20, streamElements: 1 << 16, trials: 1 };
 
 export interface BenchReport {
   machine: { cpus: number; node: string };
   handoff: { frameBytes: number; handoffMs: number; memcpyMs: number; filePassingMs: number; ratioToMemcpy: number; ratioToFilePassing: number; target: string; met: boolean };
   roundTrip: { medianUs: number; frames: number; target: string; met: boolean };
   chain: { side: number; frames: number; pipelineFps: number; singleProcessFps: number; ratio: number; target: string; met: boolean };
+  stream: StreamBench;
   docker?: DockerBench;
 }
 
@@ -54,8 +58,9 @@ function pipelineOf(nodes: { id: string; operator: string; params?: Record<strin
   };
 }
 
-async function withSession<T>(runtime: Runtime, pipeline: object, ringSize: number, use: (session: Session) => Promise<T>): Promise<T> {
-  const session = await Session.open({ pipeline, runtime, ringSize, cacheBytes: 0 });
+/** A session for one measurement; the result cache is off unless `cache` asks for the library's default. */
+async function withSession<T>(runtime: Runtime, pipeline: object, ringSize: number, use: (session: Session) => Promise<T>, cache: 'off' | 'default' = 'off'): Promise<T> {
+  const session = await Session.open({ pipeline, runtime, ringSize, ...(cache === 'off' ? { cacheBytes: 0 } : {}) });
   try {
     return await use(session);
   } finally {
@@ -273,6 +278,78 @@ async function dockerBench(processes: ProcessRuntime, sizes: BenchSizes, handoff
   };
 }
 
+export interface StreamBench {
+  frames: number;
+  frameBytes: number;
+  ringSize: number;
+  /** the most frames the producer was ahead of its slow consumer */
+  peakAhead: number;
+  /** the most bytes of slot files in the session directory, and what the rings and the cache budget allow */
+  peakDirBytes: number;
+  ringBytes: number;
+  cacheBudget: number;
+  target: string;
+  met: boolean;
+}
+
+/** Slot bytes in a session directory (its node folders), now. */
+function slotBytes(dir: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    for (const name of readdirSync(join(dir, entry.name))) bytes += statSync(join(dir, entry.name, name), { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return bytes;
+}
+
+/** A stream into a consumer slower than its producer, with the library's default result cache on: backpressure must hold. */
+async function streamIntoSlowConsumer(runtime: ProcessRuntime, sizes: BenchSizes): Promise<StreamBench> {
+  const ringSize = 3;
+  const pipeline = pipelineOf(
+    [
+      { id: 'writer', operator: 'bench-writer', params: { size: sizes.streamElements, count: sizes.streamFrames } },
+      { id: 'slow', operator: 'bench-slow', params: { ms: 20 } },
+      { id: 'sink', operator: 'bench-sink' },
+    ],
+    [
+      ['writer', 'data', 'slow', 'data'],
+      ['slow', 'data', 'sink', 'data'],
+    ],
+  );
+  return withSession(
+    runtime,
+    pipeline,
+    ringSize,
+    async (session) => {
+      const done = { writer: 0, slow: 0 };
+      let peakAhead = 0;
+      let peakDirBytes = 0;
+      session.on('node', ({ node, frames }) => {
+        if (node !== 'writer' && node !== 'slow') return;
+        done[node] = frames;
+        peakAhead = Math.max(peakAhead, done.writer - done.slow);
+        peakDirBytes = Math.max(peakDirBytes, slotBytes(session.paths.dir));
+      });
+      await session.run();
+      const frameBytes = Math.ceil(slotBytesForArray('float32', [sizes.streamElements]) / 4096) * 4096;
+      const ringBytes = 2 * ringSize * frameBytes;
+      const cacheBudget = session.cacheBudget;
+      return {
+        frames: sizes.streamFrames,
+        frameBytes,
+        ringSize,
+        peakAhead,
+        peakDirBytes,
+        ringBytes,
+        cacheBudget,
+        target: 'producer ≤ ring size ahead; slot bytes ≤ rings + cache budget',
+        met: peakAhead <= ringSize && peakDirBytes <= ringBytes + cacheBudget,
+      };
+    },
+    'default',
+  );
+}
+
 export async function runBench(sizes: BenchSizes, say: (step: string) => void = () => {}, withDocker = false): Promise<BenchReport> {
   const runtime = new ProcessRuntime({ operatorDirs: [benchOperators, ...defaultOperatorDirs()] });
   const bytes = sizes.handoffElements * 4;
@@ -288,6 +365,8 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
   const pipelineFps = await chainPipelined(runtime, sizes);
   say('4-stage chain, single process');
   const singleProcessFps = await chainSingleProcess(runtime, sizes);
+  say('stream into a slow consumer, default result cache');
+  const stream = await streamIntoSlowConsumer(runtime, sizes);
   const docker = withDocker ? await dockerBench(runtime, sizes, handoffMs, say) : undefined;
   return {
     machine: { cpus: cpus().length, node: process.version },
@@ -312,5 +391,6 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
       target: 'pipelined ≥ 0.7 × single process',
       met: pipelineFps >= 0.7 * singleProcessFps,
     },
+    stream,
   };
 }

@@ -120,6 +120,11 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.paths.id;
   }
 
+  /** Bytes of shared memory the result cache may pin. */
+  get cacheBudget(): number {
+    return this.cache.budget;
+  }
+
   static async open(options: SessionOptions): Promise<Session> {
     const source = typeof options.pipeline === 'string' ? options.pipeline : undefined;
     const document = typeof options.pipeline === 'string' ? await loadPipeline(options.pipeline) : options.pipeline;

@@ -81,3 +81,18 @@ export class BenchSink {
     return {};
   }
 }
+
+@operator({
+  name: 'bench-slow',
+  version: '1.0.0',
+  description: 'Passes frames through after `ms` of waiting: a consumer slower than its producer.',
+  inputs: { data: { type: 'ndarray' } },
+  outputs: { data: { type: 'ndarray', sameAs: 'data' } },
+  params: { ms: { type: 'integer', minimum: 0, default: 20, units: 'ms' } },
+})
+export class BenchSlow {
+  async process({ data }: { data: NDArray }, { ms }: { ms: number }) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return { data };
+  }
+}

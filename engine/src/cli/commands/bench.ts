@@ -19,6 +19,10 @@ function table(r: BenchReport): string {
     `synthetic → scale ×3 → sink on ${r.chain.side}×${r.chain.side} float32, ${r.chain.frames} frames`,
     `  pipelined, 5 processes   ${f(r.chain.pipelineFps)} frames/s`,
     `  single process           ${f(r.chain.singleProcessFps)} frames/s   ratio ${f(r.chain.ratio)}  (${r.chain.target}: ${mark(r.chain.met)})`,
+    ``,
+    `stream of ${r.stream.frames} frames of ${f(r.stream.frameBytes / 2 ** 20, 1)} MiB into a consumer that takes 20 ms each, ring of ${r.stream.ringSize}, default result cache on`,
+    `  producer ahead of its consumer   at most ${r.stream.peakAhead} frames`,
+    `  slot files in the session dir    at most ${f(r.stream.peakDirBytes / 2 ** 20, 1)} MiB (rings ${f(r.stream.ringBytes / 2 ** 20, 1)} MiB + cache budget ${f(r.stream.cacheBudget / 2 ** 20, 0)} MiB)  (${r.stream.target}: ${mark(r.stream.met)})`,
     ...(r.docker
       ? [
           ``,
@@ -34,7 +38,7 @@ function table(r: BenchReport): string {
 export function benchCommand(program: Command): void {
   program
     .command('bench')
-    .description('measure the data plane: 64 MB hand-off, tiny-frame round trip, 4-stage chain throughput')
+    .description('measure the data plane: 64 MB hand-off, tiny-frame round trip, 4-stage chain throughput, backpressure of a stream into a slow consumer')
     .option('--json', 'print the report as JSON on stdout')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
