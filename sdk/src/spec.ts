@@ -9,8 +9,19 @@ export type PortType = (typeof PORT_TYPES)[number];
 /** Required rank of the N-D array carried by an array port type; undefined: any rank. */
 export const ARRAY_RANK: Partial<Record<PortType, number>> = { image2d: 2, volume3d: 3, stack: 3, spectrum: 1 };
 
+/** The rank an array port type requires (undefined: any rank, or not an array type). */
+const rankOf = (type: PortType): number | undefined => own(ARRAY_RANK, type);
+
 export function isArrayPortType(type: PortType): boolean {
-  return type === 'ndarray' || ARRAY_RANK[type] !== undefined;
+  return type === 'ndarray' || rankOf(type) !== undefined;
+}
+
+/**
+ * The value of an own property. Names come from documents and the wire: "constructor", "toString" or
+ * "__proto__" must never find what every object inherits. Use this for every lookup of a port or param by name.
+ */
+export function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 export interface PortSpec {
@@ -109,7 +120,7 @@ export function frameMismatch(frame: { kind: string; shape?: readonly number[]; 
   const kind = frameKindOf(type);
   const describe = () => (frame.kind === 'ndarray' ? `a ${frame.shape?.length}-D array` : `a ${frame.kind} frame`);
   if (frame.kind !== kind) return `expected ${type}, got ${describe()}`;
-  const rank = ARRAY_RANK[type];
+  const rank = rankOf(type);
   if (rank !== undefined && frame.shape?.length !== rank) return `expected ${type} (a ${rank}-D array), got ${describe()}`;
   if (type === 'scalar' && typeof frame.value !== 'number') return `expected scalar (a number), got ${typeof frame.value}`;
   return undefined;

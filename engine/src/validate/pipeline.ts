@@ -1,10 +1,11 @@
 // Pipeline documents: JSON Schema check, then the semantic checks (operators, ports, types, cycles, params).
 // Pure: takes the document and the operator specs, returns problems and, when there are none, the resolved graph.
-import { portAccepts, type OperatorSpec, type PortType } from '@emflow/sdk';
+import { own, portAccepts, type OperatorSpec, type PortType } from '@emflow/sdk';
 import type { ValidateFunction } from 'ajv';
 import pipelineSchema from '../schema/pipeline.schema.json' with { type: 'json' };
 import { ajv } from './ajv.js';
-import { pointer, problemsFromAjv, type Problem } from './problems.js';
+import { jsonValueProblem } from './json-value.js';
+import { pointer, problemsFromAjv, quote, type Problem } from './problems.js';
 import { paramSchema } from './spec.js';
 
 export interface Endpoint {
@@ -29,6 +30,8 @@ export interface PipelineDocument {
   emflow: 1;
   name?: string;
   description?: string;
+  /** folders of operator folders (process runtime), relative to the document's own folder */
+  operators?: string[];
   nodes: PipelineNode[];
   edges: PipelineEdge[];
 }
@@ -47,15 +50,19 @@ export interface ResolvedPipeline {
   types: ReadonlyMap<string, PortType>;
 }
 
-export type OperatorLookup = (operator: string) => OperatorSpec | undefined;
+/** The spec an operator name stands for; a string says why the name cannot be used (two operators share it). */
+export type OperatorLookup = (operator: string) => OperatorSpec | string | undefined;
 
 export const PIPELINE_SCHEMA_ID = pipelineSchema.$id;
 const checkDocument = ajv.compile<PipelineDocument>(pipelineSchema);
 const paramValidators = new Map<string, ValidateFunction>();
+const validatorOfSpec = new WeakMap<OperatorSpec, ValidateFunction>();
 
 export const portKey = (node: string, port: string) => `${node}.${port}`;
 
 function paramValidator(spec: OperatorSpec): ValidateFunction {
+  const known = validatorOfSpec.get(spec);
+  if (known) return known;
   const id = `${spec.name}@${spec.version}:${JSON.stringify(spec.params ?? {})}`;
   let validate = paramValidators.get(id);
   if (!validate) {
@@ -67,13 +74,21 @@ function paramValidator(spec: OperatorSpec): ValidateFunction {
     validate = ajv.compile({ type: 'object', properties, required, additionalProperties: false });
     paramValidators.set(id, validate);
   }
+  validatorOfSpec.set(spec, validate);
   return validate;
 }
 
 /** Check params against an operator's param schema, filling in defaults (mutates `params`). */
 export function checkParams(spec: OperatorSpec, params: Record<string, unknown>, at: string): Problem[] {
   const validate = paramValidator(spec);
-  if (validate(params)) return [];
+  // checked as a copy without a prototype: a param named "toString" or "valueOf" is absent unless the document
+  // sets it (Ajv reads `data.name`), and a default for it is an own value, never a prototype
+  const copy = Object.setPrototypeOf({ ...params }, null) as Record<string, unknown>;
+  const valid = validate(copy);
+  for (const name of Object.keys(copy)) {
+    if (!Object.hasOwn(params, name)) Object.defineProperty(params, name, { value: copy[name], enumerable: true, writable: true, configurable: true });
+  }
+  if (valid) return [];
   const names = Object.keys(spec.params ?? {});
   return problemsFromAjv(validate.errors, at, (name) => `unknown param "${name}" of ${spec.name} (params: ${names.join(', ') || 'none'})`);
 }
@@ -82,37 +97,44 @@ export function checkParams(spec: OperatorSpec, params: Record<string, unknown>,
 export const canConnect = (from: PortType, to: PortType): boolean => portAccepts(to, from);
 
 /**
- * Kahn's algorithm. Nodes left over are on a cycle or downstream of one; peeling off, in reverse, those
- * that feed no other left-over node leaves the nodes on cycles.
+ * Kahn's algorithm, linear in nodes and edges. Nodes left over are on a cycle or downstream of one; peeling
+ * off, the same way against the edges' direction, those that feed no other left-over node leaves the nodes on
+ * cycles (and any between two cycles).
  */
 function topologicalOrder(ids: readonly string[], edges: readonly PipelineEdge[]): { order: string[]; cyclic: string[] } {
-  const indegree = new Map(ids.map((id) => [id, 0]));
-  const next = new Map(ids.map((id) => [id, [] as string[]]));
+  const at = new Map(ids.map((id, i) => [id, i]));
+  const next: number[][] = ids.map(() => []);
+  const previous: number[][] = ids.map(() => []);
+  const indegree = new Uint32Array(ids.length);
   for (const e of edges) {
-    indegree.set(e.to.node, (indegree.get(e.to.node) ?? 0) + 1);
-    next.get(e.from.node)?.push(e.to.node);
+    const from = at.get(e.from.node)!;
+    const to = at.get(e.to.node)!;
+    next[from].push(to);
+    previous[to].push(from);
+    indegree[to]++;
   }
-  const ready = ids.filter((id) => indegree.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length) {
-    const id = ready.shift()!;
-    order.push(id);
-    for (const n of next.get(id) ?? []) {
-      indegree.set(n, indegree.get(n)! - 1);
-      if (indegree.get(n) === 0) ready.push(n);
+  const peel = (degree: Uint32Array, along: number[][], keep: (i: number) => boolean): number[] => {
+    const done: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (keep(i) && degree[i] === 0) done.push(i);
+    for (let head = 0; head < done.length; head++) {
+      for (const j of along[done[head]]) if (keep(j) && --degree[j] === 0) done.push(j);
     }
-  }
-  const cyclic = new Set(ids.filter((id) => !order.includes(id)));
-  for (let peeled = true; peeled; ) {
-    peeled = false;
-    for (const id of cyclic) {
-      if (!edges.some((e) => e.from.node === id && cyclic.has(e.to.node))) {
-        cyclic.delete(id);
-        peeled = true;
-      }
-    }
-  }
-  return { order, cyclic: ids.filter((id) => cyclic.has(id)) };
+    return done;
+  };
+  const order = peel(indegree, next, () => true);
+  if (order.length === ids.length) return { order: order.map((i) => ids[i]), cyclic: [] };
+  // left over: exactly the nodes whose indegree did not reach 0
+  const left = (i: number) => indegree[i] > 0;
+  const outdegree = new Uint32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) if (left(i)) outdegree[i] = next[i].filter(left).length;
+  const downstream = new Set(peel(outdegree, previous, left));
+  return { order: order.map((i) => ids[i]), cyclic: ids.filter((_, i) => left(i) && !downstream.has(i)) };
+}
+
+/** Names for a message: quoted, at most `max` of them. */
+function nameList(names: readonly string[], max = 8): string {
+  const shown = names.slice(0, max).map((n) => quote(n));
+  return names.length > max ? `${shown.join(', ')}, … (${names.length} nodes)` : shown.join(', ');
 }
 
 export interface PipelineCheck {
@@ -122,6 +144,9 @@ export interface PipelineCheck {
 
 /** Validate a parsed document. The document is cloned; defaults are filled into the clone. */
 export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineCheck {
+  // before anything recurses into it: plain, finite JSON, MAX_DEPTH levels at most
+  const notJson = jsonValueProblem(input);
+  if (notJson) return { problems: [notJson] };
   const document = structuredClone(input) as PipelineDocument;
   if (!checkDocument(document)) return { problems: problemsFromAjv(checkDocument.errors) };
   const problems: Problem[] = [];
@@ -130,13 +155,13 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
 
   document.nodes.forEach((node, i) => {
     if (index.has(node.id)) {
-      problems.push({ pointer: pointer('nodes', i, 'id'), message: `duplicate node id "${node.id}" (first used at /nodes/${index.get(node.id)})` });
+      problems.push({ pointer: pointer('nodes', i, 'id'), message: `duplicate node id ${quote(node.id)} (first used at /nodes/${index.get(node.id)})` });
       return;
     }
     index.set(node.id, i);
     const spec = lookup(node.operator);
-    if (!spec) {
-      problems.push({ pointer: pointer('nodes', i, 'operator'), message: `unknown operator "${node.operator}" (see \`emflow operators\`)` });
+    if (!spec || typeof spec === 'string') {
+      problems.push({ pointer: pointer('nodes', i, 'operator'), message: spec || `unknown operator ${quote(node.operator)} (see \`emflow operators\`)` });
       return;
     }
     specs.set(node.id, spec);
@@ -154,14 +179,14 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
     for (const [side, ports] of [['from', 'outputs'], ['to', 'inputs']] as const) {
       const end = edge[side];
       if (!index.has(end.node)) {
-        problems.push({ pointer: pointer('edges', i, side, 'node'), message: `unknown node "${end.node}"` });
+        problems.push({ pointer: pointer('edges', i, side, 'node'), message: `unknown node ${quote(end.node)}` });
         ok = false;
         continue;
       }
       const spec = specs.get(end.node);
-      if (spec && !spec[ports]?.[end.port]) {
+      if (spec && !own(spec[ports], end.port)) {
         const known = Object.keys(spec[ports] ?? {}).join(', ') || 'none';
-        problems.push({ pointer: pointer('edges', i, side, 'port'), message: `node "${end.node}" (${spec.name}) has no ${ports.slice(0, -1)} port "${end.port}" (${ports}: ${known})` });
+        problems.push({ pointer: pointer('edges', i, side, 'port'), message: `node "${end.node}" (${spec.name}) has no ${ports.slice(0, -1)} port ${quote(end.port)} (${ports}: ${known})` });
         ok = false;
       }
       if (!spec) ok = false;
@@ -177,13 +202,15 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
     if (!inputs.has(edge.to.node)) inputs.set(edge.to.node, new Map());
     inputs.get(edge.to.node)!.set(edge.to.port, edge.from);
     const source = portKey(edge.from.node, edge.from.port);
-    consumers.set(source, [...(consumers.get(source) ?? []), edge.to]);
+    if (!consumers.has(source)) consumers.set(source, []);
+    consumers.get(source)!.push(edge.to);
   });
 
   const { order, cyclic } = topologicalOrder([...index.keys()], goodEdges);
   if (cyclic.length) {
-    const i = document.edges.findIndex((e) => cyclic.includes(e.from.node) && cyclic.includes(e.to.node));
-    problems.push({ pointer: pointer('edges', Math.max(i, 0)), message: `the graph has a cycle through nodes ${cyclic.map((n) => `"${n}"`).join(', ')}` });
+    const onCycle = new Set(cyclic);
+    const i = document.edges.findIndex((e) => onCycle.has(e.from.node) && onCycle.has(e.to.node));
+    problems.push({ pointer: pointer('edges', Math.max(i, 0)), message: `the graph has a cycle through nodes ${nameList(cyclic)}` });
   }
 
   // Resolve port types in dependency order, then check each connection and each required input.

@@ -21,15 +21,43 @@ export class ValidationError extends Error {
   }
 }
 
+/** Longest excerpt of a document's own text a message quotes: a hostile document may hold megabytes in one name. */
+export const MAX_QUOTE = 80;
+
+/** `text` cut to `max` characters, ending in … when cut. */
+export function clip(text: string, max = MAX_QUOTE): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A value as a message quotes it: JSON (strings in double quotes, newlines escaped: one line), at most MAX_QUOTE characters. */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return clip(JSON.stringify(value.length > MAX_QUOTE ? value.slice(0, MAX_QUOTE) : value));
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // cyclic, or a BigInt: not JSON anyway
+  }
+  return clip(text ?? String(value));
+}
+
+/**
+ * One JSON-pointer segment. For display as much as for machines: a segment longer than MAX_QUOTE is cut (…),
+ * and control characters are escaped (\uXXXX), so that a problem always fits on one line.
+ */
 export function escapePointer(segment: string | number): string {
-  return String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
+  const text = String(segment);
+  const escaped = (text.length > MAX_QUOTE ? text.slice(0, MAX_QUOTE) : text)
+    .replace(/~/g, '~0')
+    .replace(/\//g, '~1')
+    .replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return clip(escaped);
 }
 
 export function pointer(...segments: (string | number)[]): string {
   return segments.map((s) => '/' + escapePointer(s)).join('');
 }
-
-const show = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value));
 
 /** Ajv errors (verbose mode) as problems, with pointers relative to `base`. */
 export function problemsFromAjv(errors: readonly ErrorObject[] | null | undefined, base = '', describeUnknown?: (name: string) => string): Problem[] {
@@ -43,32 +71,32 @@ export function problemsFromAjv(errors: readonly ErrorObject[] | null | undefine
         break;
       case 'additionalProperties': {
         const name = String(params.additionalProperty);
-        problems.push({ pointer: `${at}/${escapePointer(name)}`, message: describeUnknown ? describeUnknown(name) : `unknown field "${name}"` });
+        problems.push({ pointer: `${at}/${escapePointer(name)}`, message: describeUnknown ? describeUnknown(name) : `unknown field ${quote(name)}` });
         break;
       }
       case 'type':
-        problems.push({ pointer: at, message: `expected ${params.type}, got ${show(error.data)}` });
+        problems.push({ pointer: at, message: `expected ${params.type}, got ${quote(error.data)}` });
         break;
       case 'enum':
-        problems.push({ pointer: at, message: `expected one of ${(params.allowedValues as unknown[]).map(show).join(', ')}; got ${show(error.data)}` });
+        problems.push({ pointer: at, message: `expected one of ${(params.allowedValues as unknown[]).map((v) => quote(v)).join(', ')}; got ${quote(error.data)}` });
         break;
       case 'const':
-        problems.push({ pointer: at, message: `expected ${show(params.allowedValue)}, got ${show(error.data)}` });
+        problems.push({ pointer: at, message: `expected ${quote(params.allowedValue)}, got ${quote(error.data)}` });
         break;
       case 'pattern':
-        problems.push({ pointer: at, message: `${show(error.data)} does not match ${params.pattern}` });
+        problems.push({ pointer: at, message: `${quote(error.data)} does not match ${params.pattern}` });
         break;
       case 'minimum':
       case 'maximum':
       case 'exclusiveMinimum':
       case 'exclusiveMaximum':
-        problems.push({ pointer: at, message: `expected a value ${params.comparison} ${params.limit}, got ${show(error.data)}` });
+        problems.push({ pointer: at, message: `expected a value ${params.comparison} ${params.limit}, got ${quote(error.data)}` });
         break;
       case 'if':
       case 'anyOf':
         break; // the branch errors say what is wrong
       default:
-        problems.push({ pointer: at, message: `${error.message ?? error.keyword}${error.data !== undefined ? `, got ${show(error.data)}` : ''}` });
+        problems.push({ pointer: at, message: `${error.message ?? error.keyword}${error.data !== undefined ? `, got ${quote(error.data)}` : ''}` });
     }
   }
   return problems;

@@ -1,5 +1,5 @@
 // Operator interface specs: JSON Schema check plus the rules a schema cannot state.
-import { portAccepts, type OperatorSpec } from '@emflow/sdk';
+import { own, portAccepts, type OperatorSpec } from '@emflow/sdk';
 import specSchema from '../schema/operator-spec.schema.json' with { type: 'json' };
 import { ajv } from './ajv.js';
 import { pointer, problemsFromAjv, type Problem } from './problems.js';
@@ -11,7 +11,7 @@ export function validateSpec(spec: unknown): Problem[] {
   if (!checkSchema(spec)) return problemsFromAjv(checkSchema.errors);
   const problems: Problem[] = [];
   for (const [port, output] of Object.entries(spec.outputs)) {
-    const input = output.sameAs !== undefined ? spec.inputs?.[output.sameAs] : undefined;
+    const input = output.sameAs !== undefined ? own(spec.inputs, output.sameAs) : undefined;
     if (output.sameAs !== undefined && !input) {
       problems.push({ pointer: pointer('outputs', port, 'sameAs'), message: `"${output.sameAs}" is not an input port` });
     } else if (input && !portAccepts(output.type, input.type)) {

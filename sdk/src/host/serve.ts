@@ -22,7 +22,7 @@ import {
   type SlotGrant,
   type SlotRef,
 } from '../protocol/messages.js';
-import { frameMismatch } from '../spec.js';
+import { frameMismatch, own } from '../spec.js';
 import { SlotMappings } from '../shm.js';
 
 export interface HostOptions {
@@ -102,7 +102,7 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
         if (!Object.hasOwn(spec.outputs, port)) throw new RangeError(`ctx.alloc: "${port}" is not an output port of ${spec.name} (ports: ${Object.keys(spec.outputs).join(', ')})`);
         if (call.allocated.has(port)) throw new Error(`ctx.alloc: output "${port}" was already allocated for frame ${call.frame}`);
         call.allocated.add(port);
-        const grant = call.grants[port];
+        const grant = own(call.grants, port);
         const needed = slotBytesForArray(dtype, shape);
         if (grant?.limit !== undefined && needed > grant.limit && !call.revoked) {
           throw new RangeError(
@@ -122,7 +122,7 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
     if (outputs === null || typeof outputs !== 'object' || Array.isArray(outputs)) {
       throw new TypeError(`${spec.name}: process() must return an object of output frames keyed by port, got ${Array.isArray(outputs) ? 'an array' : typeof outputs}`);
     }
-    const refs: Record<string, SlotRef> = {};
+    const refs: Record<string, SlotRef> = Object.create(null);
     for (const [port, frame] of Object.entries(outputs as Outputs)) {
       if (frame === undefined) continue;
       const portSpec = Object.hasOwn(spec.outputs, port) ? spec.outputs[port] : undefined;
@@ -135,7 +135,7 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
       if (mismatch) throw new TypeError(`${spec.name}: output "${port}" ${mismatch}`);
       const meta: FrameMeta = { ...inherited, ...frame.meta, frame: frame.meta.frame ?? call.frame };
       const stamped = withMeta(frame, meta);
-      let grant: SlotGrant | undefined = call.grants[port];
+      let grant: SlotGrant | undefined = own(call.grants, port);
       let placed = grant ? encodeFrameInto(stamped, slots.bytes(grant.slot, grant.size, 'rw')) : undefined;
       if (!placed) {
         // the slot is remapped at its new size below: values that alloc put into it move to the heap first
@@ -193,7 +193,8 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
     const params = raw as unknown as ProcessParams;
     abandonActive();
     return serveCall({ frame: params.frame, grants: params.grants, allocated: new Set(), revoked: false }, async (call) => {
-      const inputs: Record<string, Frame> = {};
+      // port names come from the wire: no prototype, so a port named "constructor" finds only what was sent
+      const inputs: Record<string, Frame> = Object.create(null);
       for (const [port, ref] of Object.entries(params.inputs)) {
         try {
           inputs[port] = decodeFrame(slots.bytes(ref.slot, ref.size, 'r').subarray(ref.offset, ref.offset + ref.length));

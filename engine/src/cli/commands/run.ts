@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
 import type { RuntimeName } from '../../runtime/index.js';
 import { Session } from '../../session/session.js';
-import type { RunReport } from '../../session/run.js';
+import type { NodeReport, RunReport } from '../../session/run.js';
 import { RunError } from '../../session/errors.js';
 import { ValidationError } from '../../validate/problems.js';
 import { EXIT, reportError, UsageError } from '../exit.js';
@@ -47,8 +47,16 @@ function positiveInteger(flag: string, value: string | undefined): number | unde
   return n;
 }
 
-function summary(report: RunReport, operators: Map<string, string>, written: number): string {
-  const rows = Object.entries(report.nodes).map(([id, n]) => [id, operators.get(id)!, String(n.frames), n.cached ? 'cached' : `${n.ms.toFixed(1)} ms`]);
+/**
+ * The report's nodes in run order, as an object with every node id as an own key: a node named "__proto__"
+ * or "constructor" is listed like any other (JSON.stringify and Object.entries see own keys only).
+ */
+export function nodeReports(report: RunReport, order: readonly string[]): Record<string, NodeReport> {
+  return Object.fromEntries(order.filter((id) => report.nodes[id] !== undefined).map((id) => [id, report.nodes[id]]));
+}
+
+function summary(report: RunReport, order: readonly string[], operators: Map<string, string>, written: number): string {
+  const rows = Object.entries(nodeReports(report, order)).map(([id, n]) => [id, operators.get(id)!, String(n.frames), n.cached ? 'cached' : `${n.ms.toFixed(1)} ms`]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['node', 'operator', 'frames', 'time'][i].length));
   const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   return [line(['node', 'operator', 'frames', 'time']), ...rows.map(line), `run ${report.run} finished in ${report.wallMs.toFixed(0)} ms${written ? `, ${written} output files written` : ''}`].join('\n');
@@ -106,9 +114,10 @@ export function runCommand(program: Command): void {
         });
         progress.stop();
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ ok: true, pipeline: file, runtime: flags.runtime, ...report, outputs: written }) + '\n');
+          const nodes = nodeReports(report, session.pipeline.order);
+          process.stdout.write(JSON.stringify({ ok: true, pipeline: file, runtime: flags.runtime, ...report, nodes, outputs: written }) + '\n');
         } else {
-          process.stderr.write(summary(report, operators, written.length) + '\n');
+          process.stderr.write(summary(report, session.pipeline.order, operators, written.length) + '\n');
         }
       } catch (error) {
         progress.stop();
