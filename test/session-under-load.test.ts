@@ -345,3 +345,18 @@ describe('frames of any size are written in place or refused before anything is 
     }
   });
 });
+
+describe('the session directory', () => {
+  it('has a control socket only its user may connect to, and a private slot folder per node', async () => {
+    const previous = process.umask(0);
+    try {
+      const session = await open(pipeline([{ id: 'src', operator: 'synthetic', params: { width: 8, height: 8 } }], []));
+      expect(statSync(join(session.paths.dir, 'control.sock')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(session.paths.dir, 'src')).mode & 0o777).toBe(0o700);
+      await session.run();
+      expect(readdirSync(join(session.paths.dir, 'src'))).toEqual(['image.0']);
+    } finally {
+      process.umask(previous);
+    }
+  });
+});

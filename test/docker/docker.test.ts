@@ -1,6 +1,6 @@
 // The docker runtime against a real daemon: the same pipelines give bit-for-bit the same outputs as the
 // process runtime; containers are locked down; faults are reported with exit codes and logs; nothing is left.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,9 +99,53 @@ describe('containers', () => {
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.HostConfig.IpcMode).not.toBe('host');
     expect(info.Config.User).toBe('10001:10001');
-    expect(info.HostConfig.Binds).toEqual([`${session.paths.dir}:/emflow/session:rw`]);
+    // the session directory read-only, only the node's own slot folder writable
+    expect(info.HostConfig.Binds).toEqual([`${session.paths.dir}:/emflow/session:ro`, `${session.paths.dir}/src:/emflow/session/src:rw`]);
+    // default limits: the spec of synthetic declares no resources
+    expect([info.HostConfig.Memory, info.HostConfig.NanoCpus, info.HostConfig.PidsLimit]).toEqual([4 * 2 ** 30, 2e9, 256]);
+    const attempt = async (file: string) => {
+      const exec = await docker.getContainer(listed.Id).exec({ Cmd: ['node', '-e', `require('fs').writeFileSync(${JSON.stringify(file)}, 'x')`], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({});
+      stream.resume();
+      await new Promise((resolve) => stream.on('end', resolve));
+      return (await exec.inspect()).ExitCode;
+    };
+    expect(await attempt('/emflow/session/intruder')).not.toBe(0);
+    expect(await attempt('/emflow/session/src/probe')).toBe(0);
     expect(info.Config.Labels).toMatchObject({ 'emflow.session': session.id, 'emflow.node': 'src', 'emflow.engine': `${hostname()}:${process.pid}` });
     await session.run();
+  });
+
+  it('a changed path param is visible to its container: only that container is started again, with the new mounts', async () => {
+    const micrographs = join(root, 'data/micrographs');
+    const [first, second] = readdirSync(micrographs).filter((n) => n.endsWith('.mrc')).sort();
+    const place = (name: string) => {
+      const folder = mkdtempSync(join(tmpdir(), 'emflow-remount-'));
+      copyFileSync(join(micrographs, name), join(folder, 'm.mrc'));
+      return join(folder, 'm.mrc');
+    };
+    const [a, b] = [place(first), place(second)];
+    const document = pipeline(
+      [
+        { id: 'read', operator: 'mrc-reader', params: { path: a, sections: 'frames' } },
+        { id: 'stats', operator: 'stats' },
+      ],
+      ['read.section->stats.image'],
+    );
+    const session = await open('docker', document);
+    const reference = await open('process', { ...document, nodes: [{ ...document.nodes[0], params: { path: b, sections: 'frames' } }, document.nodes[1]] });
+    await reference.run();
+    const docker = await connectDocker();
+    const containers = async () => Object.fromEntries((await docker.listContainers({ filters: { label: [`emflow.session=${session.id}`] } })).map((c) => [c.Labels['emflow.node'], c.Id]));
+    await session.run();
+    const before = await containers();
+    session.setParams('read', { path: b });
+    const report = await session.run();
+    expect(report.nodes.read.cached).toBe(false);
+    expect(snapshot(session)['stats.stats']).toEqual(snapshot(reference)['stats.stats']);
+    const after = await containers();
+    expect(after.stats).toBe(before.stats);
+    expect(after.read).not.toBe(before.read);
   });
 
   it('re-run with a changed param at the last node runs only that node, in the warm containers', async () => {
