@@ -124,7 +124,7 @@ function withRawOperator(): Runtime {
     description: 'hand-written protocol client that sends bad frames',
     inputs: { image: { type: 'image2d' as const } },
     outputs: { image: { type: 'image2d' as const } },
-    params: { mode: { type: 'string' as const, enum: ['garbage', 'out-of-bounds', 'type-change', 'huge-allocate'], default: 'garbage' } },
+    params: { mode: { type: 'string' as const, enum: ['garbage', 'out-of-bounds', 'type-change', 'huge-allocate', 'oversized'], default: 'garbage' } },
   };
   return {
     name: 'process+raw',
@@ -147,6 +147,8 @@ describe('malformed frames from an operator outside the SDK', () => {
     // every frame is checked, not only the first
     ['type-change', 1, /sent a malformed frame on output "image": expected image2d, got a json frame/],
     ['huge-allocate', 0, /output "image" of node "raw" needs a slot of 1073741824\.0 MiB, more than the per-frame maximum of 2048\.0 MiB \(maxFrameBytes\)/],
+    // the control channel buffers at most one 16 MiB message
+    ['oversized', 0, /: lost its connection: sent a control message larger than 16 MiB$/],
   ] as const)('%s', async (mode, frame, message) => {
     const document = pipeline(
       [

@@ -4,7 +4,18 @@ import { JSONRPCClient, JSONRPCServer, JSONRPCServerAndClient, type JSONRPCParam
 
 export type Channel = JSONRPCServerAndClient<void, void>;
 
-/** Wrap a connected socket. `onClose` fires once when the peer goes away; pending requests are rejected then. */
+const MiB = 1024 * 1024;
+/**
+ * The largest message either side accepts. Messages carry handles and params, never pixels, so a peer that sends
+ * more (or never a newline) is broken or hostile: its connection is closed.
+ */
+export const MAX_CONTROL_MESSAGE_BYTES = 16 * MiB;
+const NEWLINE = 0x0a;
+
+/**
+ * Wrap a connected socket. `onClose` fires once when the peer goes away, or is cut off for sending a message larger
+ * than MAX_CONTROL_MESSAGE_BYTES or one that is not JSON; pending requests are rejected then, with that reason.
+ */
 export function openChannel(socket: Socket, onClose: (reason: string) => void = () => {}): Channel {
   const channel: Channel = new JSONRPCServerAndClient(
     new JSONRPCServer({ errorListener: () => {} }),
@@ -13,15 +24,30 @@ export function openChannel(socket: Socket, onClose: (reason: string) => void = 
     }),
     { errorListener: () => {} },
   );
-  let pending = '';
-  socket.setEncoding('utf8');
+  // Bytes of the message not yet ended by a newline, kept as the chunks they came in (no re-scanning, no copies
+  // until a message is complete), and bounded: a peer that never sends a newline is cut off, not buffered forever.
+  let parts: Buffer[] = [];
+  let pendingBytes = 0;
   socket.setNoDelay(true);
-  socket.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
+  socket.on('data', (data: Buffer) => {
+    let chunk = data;
+    while (!socket.destroyed) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (pendingBytes + (newline < 0 ? chunk.length : newline) > MAX_CONTROL_MESSAGE_BYTES) {
+        parts = [];
+        socket.destroy(new Error(`sent a control message larger than ${MAX_CONTROL_MESSAGE_BYTES / MiB} MiB`));
+        return;
+      }
+      if (newline < 0) {
+        if (chunk.length) parts.push(chunk);
+        pendingBytes += chunk.length;
+        return;
+      }
+      parts.push(chunk.subarray(0, newline));
+      const line = Buffer.concat(parts).toString('utf8');
+      parts = [];
+      pendingBytes = 0;
+      chunk = chunk.subarray(newline + 1);
       if (line.trim() === '') continue;
       let message: unknown;
       try {
