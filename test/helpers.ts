@@ -72,6 +72,11 @@ export function referenceStats(values: ArrayLike<number>) {
 
 export const python = process.env.EMFLOW_PYTHON ?? 'python3';
 
+/** What a Python script prints as JSON. */
+export function pythonJson<T>(script: string, ...args: (string | number)[]): T {
+  return JSON.parse(execFileSync(python, [script, ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 30 })) as T;
+}
+
 /** An array as NumPy holds it: its elements (C order) as float64, float64 statistics and what the file's header says. */
 export interface NumpyArray {
   dtype: string;
@@ -90,10 +95,8 @@ export type NumpyCommand = ['read', ...string[]] | ['blur-scale', string, number
  * `png-pixels IMAGE.npy SCALING LOW HIGH DEPTH`. The arrays of all of them, in order.
  */
 export function numpy(...commands: NumpyCommand[]): NumpyArray[] {
-  const script = resolve(root, 'test/fixtures/numpy_reference.py');
   const args = commands.flatMap((command, i) => [...(i ? ['+'] : []), ...command.map(String)]);
-  const output = execFileSync(python, [script, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  return (JSON.parse(output) as (Omit<NumpyArray, 'values'> & { values: string })[]).map((array) => {
+  return pythonJson<(Omit<NumpyArray, 'values'> & { values: string })[]>(resolve(root, 'test/fixtures/numpy_reference.py'), ...args).map((array) => {
     const bytes = Buffer.from(array.values, 'base64');
     return { ...array, values: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
   });
