@@ -96,6 +96,71 @@ describe('parseJsonDocument', () => {
   });
 });
 
+/** The InputFileError parseJsonDocument throws for `text`. */
+function parseFailure(text: string): Error {
+  try {
+    parseJsonDocument(text, 'p.json');
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('parseJsonDocument: hostile and careless files', () => {
+  it('reports nesting deeper than 64 levels with the place, not a stack overflow', () => {
+    const error = parseFailure('['.repeat(5000) + ']'.repeat(5000));
+    expect(error).toBeInstanceOf(InputFileError);
+    expect(error.message).toBe('p.json: nested deeper than 64 levels at line 1, column 65 (arrays and objects may nest 64 levels)');
+  });
+
+  it('reports deep nesting in a file that is not JSON either', () => {
+    expect(parseFailure('{"a":'.repeat(100_000)).message).toBe('p.json: nested deeper than 64 levels at line 1, column 321 (arrays and objects may nest 64 levels)');
+  });
+
+  it('accepts 64 levels, and brackets inside strings do not count', () => {
+    const text = '['.repeat(63) + '{"a": "[[[[\\"[[{{"}' + ']'.repeat(63);
+    expect(() => parseJsonDocument(text, 'p.json')).not.toThrow();
+  });
+
+  it.each([
+    ['1e400', 'width'],
+    ['-1e400', 'width'],
+    ['12345678901234567890e300', 'width'],
+  ])('reports %s as a number out of range at its pointer, not as null', (literal) => {
+    const text = `{\n  "emflow": 1,\n  "nodes": [{ "id": "s", "operator": "synthetic", "params": { "width": ${literal} } }]\n}`;
+    const error = parseFailure(text);
+    expect(error).toBeInstanceOf(InputFileError);
+    expect(error.message).toBe(`p.json: /nodes/0/params/width (line 3, column 72): number ${literal} is out of range (at most ±1.7976931348623157e+308)`);
+  });
+
+  it('reads a file that starts with a byte-order mark', () => {
+    expect(parseJsonDocument('\uFEFF{"emflow": 1, "nodes": []}', 'p.json')).toEqual({ emflow: 1, nodes: [] });
+  });
+
+  it('reports a key given twice in one object (JSON.parse would keep the last silently)', () => {
+    const error = parseFailure('{\n  "emflow": 1,\n  "nodes": [{ "id": "a", "operator": "x", "params": { "sigma": 1, "sigma": 2 } }]\n}');
+    expect(error.message).toBe('p.json: /nodes/0/params/sigma (line 3, column 67): key "sigma" appears twice in one object');
+  });
+
+  it('allows the same key in different objects', () => {
+    expect(() => parseJsonDocument('[{"a": 1}, {"a": 2, "b": {"a": 3}}]', 'p.json')).not.toThrow();
+  });
+
+  it('clips a long duplicate key in the message', () => {
+    const key = 'k'.repeat(10_000);
+    const message = parseFailure(`{"${key}": 1, "${key}": 2}`).message;
+    expect(message.length).toBeLessThan(300);
+    expect(message).toContain('…');
+  });
+
+  it('parses a 10 MB string quickly', () => {
+    const started = performance.now();
+    const value = parseJsonDocument(JSON.stringify({ emflow: 1, name: 'x'.repeat(10 << 20), nodes: [] }), 'p.json') as { name: string };
+    expect(value.name).toHaveLength(10 << 20);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
 describe('applySettings (emflow run --set)', () => {
   const doc = () => ({
     emflow: 1,

@@ -767,3 +767,76 @@ describe('checkPipeline: large graphs', () => {
     expect(performance.now() - started).toBeLessThan(1500);
   });
 });
+
+describe('checkPipeline: documents handed over as objects', () => {
+  const nested = (depth: number) => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  };
+
+  it('reports nesting 5,000 deep at its pointer instead of overflowing the stack', () => {
+    const problems = problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic', params: { pattern: nested(5000) } }] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0].message).toBe('nested deeper than 64 levels');
+    expect(problems[0].pointer.startsWith('/nodes/0/params/pattern/a/a/a')).toBe(true);
+    expect(problems[0].pointer.length).toBeLessThanOrEqual(160);
+  });
+
+  it('accepts 64 levels', () => {
+    expect(problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic' }], name: 'x', description: 'y', edges: [] })).toEqual([]);
+    expect(problemsOf(nested(64))).toEqual([{ pointer: '', message: 'missing required field "emflow"' }, { pointer: '', message: 'missing required field "nodes"' }, { pointer: '/a', message: 'unknown field "a"' }]);
+  });
+
+  it('reports a cyclic object', () => {
+    const params: Record<string, unknown> = {};
+    params.self = params;
+    expect(problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic', params }] })[0].message).toBe('nested deeper than 64 levels');
+  });
+
+  it.each([
+    [Infinity, 'number out of range (Infinity; JSON numbers are finite, at most ±1.7976931348623157e+308)'],
+    [-Infinity, 'number out of range (-Infinity; JSON numbers are finite, at most ±1.7976931348623157e+308)'],
+    [NaN, 'not a number (NaN)'],
+  ])('reports %s as such, not as "got null"', (value, message) => {
+    expect(problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic', params: { width: value } }] })).toEqual([{ pointer: '/nodes/0/params/width', message }]);
+  });
+
+  it('reports values that are not JSON', () => {
+    expect(problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic', params: { width: () => 1 } }] })).toEqual([{ pointer: '/nodes/0/params/width', message: 'not a JSON value (a function)' }]);
+    expect(problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic', params: { seed: 1n } }] })).toEqual([{ pointer: '/nodes/0/params/seed', message: 'not a JSON value (a bigint)' }]);
+    expect(problemsOf({ emflow: 1, nodes: [{ id: 's', operator: 'synthetic', params: { when: new Date(0) } }] })).toEqual([{ pointer: '/nodes/0/params/when', message: 'not a JSON value (a Date)' }]);
+  });
+
+  it('never quotes more than about 80 characters of a value, and keeps every problem on one line', () => {
+    const huge = 'x'.repeat(10 << 20);
+    const doc = {
+      emflow: 1,
+      nodes: [
+        { id: 'src', operator: 'synthetic', params: { pattern: huge, [huge]: 1 } },
+        { id: 'huge', operator: huge },
+        { id: 'stats', operator: 'stats', label: huge },
+      ],
+      edges: [edge(`src.${huge}`, 'stats.image'), { from: { node: `a\nb${huge}`, port: 'x' }, to: { node: 'stats', port: 'image' } }],
+    };
+    const started = performance.now();
+    const problems = [...problemsOf(doc), ...problemsOf({ ...doc, [`field\n${huge}`]: 1, nodes: [...doc.nodes, { id: huge, operator: 'stats' }] })];
+    expect(performance.now() - started).toBeLessThan(1000);
+    const segment = (prefix: string) => `${prefix}${'x'.repeat(79 - prefix.length)}…`;
+    expect(problems.map((p) => p.pointer)).toEqual([
+      `/nodes/0/params/${segment('')}`,
+      '/nodes/0/params/pattern',
+      '/nodes/1/operator',
+      '/edges/0/from/port',
+      '/edges/1/from/node',
+      `/${segment('field\\u000a')}`,
+      '/nodes/3/id',
+    ]);
+    for (const p of problems) {
+      expect(p.message.length, p.message.slice(0, 200)).toBeLessThan(200);
+      expect(p.pointer.length).toBeLessThan(120);
+      expect(`${p.pointer}: ${p.message}`).not.toMatch(/[\n\r]/);
+    }
+    expect(problems.some((p) => p.message.includes('…'))).toBe(true);
+  });
+});

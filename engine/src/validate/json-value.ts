@@ -1,6 +1,6 @@
 // What a pipeline document may hold: plain JSON (finite numbers, no functions, no class instances), at most
 // MAX_DEPTH levels deep. Files are checked as text when they are loaded (pipeline-file.ts); documents handed
-// over as objects are checked here, before anything recurses into them (structuredClone, Ajv, JSON.stringify).
+// over as objects are checked here, and copied, before anything recurses into them (Ajv, JSON.stringify).
 import { escapePointer, type Problem } from './problems.js';
 
 /** Deepest nesting of arrays and objects a document may have (`{"a": 1}` is 1 level; a pipeline needs 5 or so). */
@@ -14,6 +14,8 @@ interface Pending {
   key?: string | number;
   parent?: Pending;
   depth: number;
+  /** the copy of the container this value goes into */
+  into?: Record<string | number, unknown> | unknown[];
 }
 
 function pointerOf(entry: Pending): string {
@@ -29,38 +31,62 @@ function kindOf(value: unknown): string {
   return typeof name === 'string' && name ? `a ${name}` : 'an object with a prototype';
 }
 
-/**
- * The first thing in `value` that is not plain, finite JSON within MAX_DEPTH levels, as a problem at its
- * pointer; undefined when there is none. Iterative: any depth (or a cycle) ends at MAX_DEPTH, not in a stack overflow.
- */
-export function jsonValueProblem(value: unknown): Problem | undefined {
-  const pending: Pending[] = [{ value, depth: 0 }];
-  while (pending.length) {
-    const entry = pending.pop()!;
-    const v = entry.value;
-    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number') {
-      if (Number.isFinite(v)) continue;
-      const what = Number.isNaN(v) ? 'not a number (NaN)' : `number out of range (${v}; JSON numbers are finite, at most ±${Number.MAX_VALUE})`;
-      return { pointer: pointerOf(entry), message: what };
-    }
-    const prototype = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
-    const isArray = Array.isArray(v);
-    if (typeof v !== 'object' || (!isArray && prototype !== Object.prototype && prototype !== null)) {
-      return { pointer: pointerOf(entry), message: `not a JSON value (${kindOf(v)})` };
-    }
-    const depth = entry.depth + 1;
-    if (depth > MAX_DEPTH) {
-      const at = pointerOf(entry);
-      return { pointer: at.length > MAX_DEPTH_POINTER ? `${at.slice(0, MAX_DEPTH_POINTER - 1)}…` : at, message: `nested deeper than ${MAX_DEPTH} levels` };
-    }
-    // pushed in reverse: the first problem found is the first in document order
-    if (isArray) {
-      for (let i = (v as unknown[]).length - 1; i >= 0; i--) pending.push({ value: (v as unknown[])[i], key: i, parent: entry, depth });
-    } else {
-      const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) pending.push({ value: (v as Record<string, unknown>)[keys[i]], key: keys[i], parent: entry, depth });
-    }
+function problemOf(entry: Pending): Problem | undefined {
+  const v = entry.value;
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    return { pointer: pointerOf(entry), message: Number.isNaN(v) ? 'not a number (NaN)' : `number out of range (${v}; JSON numbers are finite, at most ±${Number.MAX_VALUE})` };
+  }
+  if (v === null || typeof v !== 'object') {
+    return typeof v === 'function' || typeof v === 'bigint' || typeof v === 'symbol' ? { pointer: pointerOf(entry), message: `not a JSON value (${kindOf(v)})` } : undefined;
+  }
+  const prototype = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && prototype !== Object.prototype && prototype !== null) return { pointer: pointerOf(entry), message: `not a JSON value (${kindOf(v)})` };
+  if (entry.depth + 1 > MAX_DEPTH) {
+    const at = pointerOf(entry);
+    return { pointer: at.length > MAX_DEPTH_POINTER ? `${at.slice(0, MAX_DEPTH_POINTER - 1)}…` : at, message: `nested deeper than ${MAX_DEPTH} levels` };
   }
   return undefined;
+}
+
+/**
+ * A copy of a document that is plain, finite JSON within MAX_DEPTH levels, or the first problem at its pointer.
+ * Iterative: any depth (or a cycle) ends at MAX_DEPTH, not in a stack overflow. Strings are shared, not copied
+ * (a document may hold megabytes in one); a key "__proto__" is copied as the own key it is.
+ */
+export function copyJson(value: unknown): { copy: unknown; problem?: undefined } | { problem: Problem } {
+  const root: { copy?: unknown } = {};
+  const pending: Pending[] = [{ value, depth: 0, into: root, key: 'copy' }];
+  while (pending.length) {
+    const entry = pending.pop()!;
+    const problem = problemOf(entry);
+    if (problem) return { problem };
+    const v = entry.value;
+    let copy = v;
+    if (v !== null && typeof v === 'object') {
+      const isArray = Array.isArray(v);
+      const keys: readonly string[] | undefined = isArray ? undefined : Object.keys(v);
+      const length = keys ? keys.length : (v as unknown[]).length;
+      copy = isArray ? new Array(length) : {};
+      const containers: Pending[] = [];
+      // every key is put in document order now (a container's copy replaces its placeholder later, in place)
+      for (let i = 0; i < length; i++) {
+        const key = keys ? keys[i] : i;
+        const child: Pending = { value: (v as Record<string | number, unknown>)[key], key, parent: entry, depth: entry.depth + 1, into: copy as Record<string, unknown> };
+        put(child, plain(child.value) ? child.value : undefined);
+        if (!plain(child.value)) containers.push(child);
+      }
+      for (let i = containers.length - 1; i >= 0; i--) pending.push(containers[i]);
+    }
+    put(entry, copy);
+  }
+  return { copy: root.copy };
+}
+
+/** A value copied as it is: a string, a finite number, a boolean, null or undefined. */
+const plain = (v: unknown) => v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+
+function put(entry: Pending, copy: unknown): void {
+  // defined, not assigned: "__proto__" is a key like any other in a document
+  if (entry.key === '__proto__') Object.defineProperty(entry.into, '__proto__', { value: copy, enumerable: true, writable: true, configurable: true });
+  else (entry.into as Record<string | number, unknown>)[entry.key!] = copy;
 }

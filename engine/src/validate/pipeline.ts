@@ -4,7 +4,7 @@ import { own, portAccepts, type OperatorSpec, type PortType } from '@emflow/sdk'
 import type { ValidateFunction } from 'ajv';
 import pipelineSchema from '../schema/pipeline.schema.json' with { type: 'json' };
 import { ajv } from './ajv.js';
-import { jsonValueProblem } from './json-value.js';
+import { copyJson } from './json-value.js';
 import { pointer, problemsFromAjv, quote, type Problem } from './problems.js';
 import { paramSchema } from './spec.js';
 
@@ -90,7 +90,7 @@ export function checkParams(spec: OperatorSpec, params: Record<string, unknown>,
   }
   if (valid) return [];
   const names = Object.keys(spec.params ?? {});
-  return problemsFromAjv(validate.errors, at, (name) => `unknown param "${name}" of ${spec.name} (params: ${names.join(', ') || 'none'})`);
+  return problemsFromAjv(validate.errors, at, (name) => `unknown param ${quote(name)} of ${spec.name} (params: ${names.join(', ') || 'none'})`);
 }
 
 /** Can an output of type `from` feed an input of type `to`? */
@@ -142,12 +142,12 @@ export interface PipelineCheck {
   pipeline?: ResolvedPipeline;
 }
 
-/** Validate a parsed document. The document is cloned; defaults are filled into the clone. */
+/** Validate a parsed document. The document is copied; defaults are filled into the copy. */
 export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineCheck {
-  // before anything recurses into it: plain, finite JSON, MAX_DEPTH levels at most
-  const notJson = jsonValueProblem(input);
-  if (notJson) return { problems: [notJson] };
-  const document = structuredClone(input) as PipelineDocument;
+  // a copy, before anything recurses into it: plain, finite JSON, MAX_DEPTH levels at most
+  const copied = copyJson(input);
+  if (copied.problem) return { problems: [copied.problem] };
+  const document = copied.copy as PipelineDocument;
   if (!checkDocument(document)) return { problems: problemsFromAjv(checkDocument.errors) };
   const problems: Problem[] = [];
   const specs = new Map<string, OperatorSpec>();

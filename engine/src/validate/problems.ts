@@ -47,8 +47,10 @@ export function quote(value: unknown): string {
  * and control characters are escaped (\uXXXX), so that a problem always fits on one line.
  */
 export function escapePointer(segment: string | number): string {
-  const text = String(segment);
-  const escaped = (text.length > MAX_QUOTE ? text.slice(0, MAX_QUOTE) : text)
+  if (typeof segment === 'number') return String(segment);
+  const text = segment;
+  if (text.length <= MAX_QUOTE && /^[\w.-]*$/.test(text)) return text;
+  const escaped = (text.length > MAX_QUOTE ? text.slice(0, MAX_QUOTE + 1) : text)
     .replace(/~/g, '~0')
     .replace(/\//g, '~1')
     .replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
