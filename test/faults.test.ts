@@ -148,7 +148,7 @@ describe('malformed frames from an operator outside the SDK', () => {
     ['type-change', 1, /sent a malformed frame on output "image": expected image2d, got a json frame/],
     ['huge-allocate', 0, /output "image" of node "raw" needs a slot of 1073741824\.0 MiB, more than the per-frame maximum of 2048\.0 MiB \(maxFrameBytes\)/],
     // the control channel buffers at most one 16 MiB message
-    ['oversized', 0, /: lost its connection: sent a control message larger than 16 MiB$/],
+    ['oversized', 0, /on frame 0: sent a control message larger than 16 MiB$/],
   ] as const)('%s', async (mode, frame, message) => {
     const document = pipeline(
       [

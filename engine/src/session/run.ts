@@ -161,6 +161,13 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         const kind = data?.name ?? `error ${error.code}`;
         throw new RunError({ node: worker.node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: worker.process.logTail() });
       }
+      // The engine cut the connection because the operator broke the protocol: say so, and stop the operator
+      // (it cannot be talked to any more), so that the next run starts it again.
+      const reason = (error as Error).message;
+      if (/^(sent a control message larger than|malformed JSON on the control socket)/.test(reason)) {
+        await worker.process.kill();
+        throw new RunError({ node: worker.node, operator, frame, detail: reason, log: worker.process.logTail() });
+      }
       // The connection broke: report how the operator ended.
       const exit = await Promise.race([worker.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
       const detail = exit ? `${describeExit(exit)} while processing` : `lost its connection: ${(error as Error).message}`;
