@@ -1,9 +1,11 @@
 // @emflow/engine: the programmatic API. See the README's "Library API" section.
+import { dirname, resolve } from 'node:path';
 import { loadPipeline } from './pipeline-file.js';
-import { createRuntime, type RuntimeName, type RuntimeOptions } from './runtime/index.js';
-import { findOperator, type Runtime } from './runtime/runtime.js';
-import { checkPipeline } from './validate/pipeline.js';
+import { preparePipeline } from './prepare.js';
+import type { RuntimeName, RuntimeOptions } from './runtime/index.js';
+import type { Runtime } from './runtime/runtime.js';
 import type { Problem } from './validate/problems.js';
+import type { PathRoots } from './validate/roots.js';
 
 export { openSession, Session, type SessionOptions, type RunOptions, type SessionEvents } from './session/session.js';
 export type { RunReport, NodeReport, NodeState, FrameEvent } from './session/run.js';
@@ -18,15 +20,21 @@ export { sweepStaleSessionDirs } from './session/session-dir.js';
 
 export interface ValidateOptions extends RuntimeOptions {
   runtime?: RuntimeName | Runtime;
+  /** folder relative paths resolve against (default: the pipeline file's folder, or the working directory) */
+  baseDir?: string;
+  /** where file params may point (`path: 'read'` params inside read or write roots, `path: 'write'` inside write roots) */
+  roots?: PathRoots;
 }
 
 /** Validate a pipeline (a parsed document or a file path) against the operators of a runtime. [] when valid. */
 export async function validatePipeline(document: unknown, options: ValidateOptions = {}): Promise<Problem[]> {
   const parsed = typeof document === 'string' ? await loadPipeline(document) : document;
-  const runtime = typeof options.runtime === 'object' ? options.runtime : createRuntime(options.runtime ?? 'process', options);
-  const catalog = await runtime.catalog();
-  return checkPipeline(parsed, (name) => findOperator(catalog, name)?.spec).problems;
+  const baseDir = options.baseDir ?? (typeof document === 'string' ? dirname(resolve(document)) : process.cwd());
+  return (await preparePipeline(parsed, { ...options, baseDir })).problems;
 }
+export { preparePipeline, documentOperatorDirs, type PrepareOptions, type PreparedPipeline } from './prepare.js';
+export { checkPathRoots, pathRootProblems, realPathOf, type PathRoots } from './validate/roots.js';
+export { catalogLookup } from './runtime/runtime.js';
 export { spawnOperatorProcess } from './runtime/local-process.js';
 export { resolvePathParams, pathParams } from './path-params.js';
 export { DockerRuntime, connectDocker } from './runtime/docker.js';

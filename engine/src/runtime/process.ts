@@ -1,7 +1,7 @@
 // The process runtime, the embedded default: every operator a separate local Node process running the
 // SDK host on the operator folder's compiled module. No container engine needed.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import { sha256 } from '../hash.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
 import { spawnOperatorProcess } from './local-process.js';
-import type { OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+import { conflictMessage, type OperatorCatalog, type OperatorInfo, type OperatorProblem, type OperatorProcess, type Runtime, type StartRequest } from './runtime.js';
 
 const run = promisify(execFile);
 const sdkRoot = dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json'));
@@ -21,14 +21,34 @@ export const HOST_MAIN = join(sdkRoot, 'dist', 'host', 'main.js');
 const bundledOperators = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'operators');
 
 export interface ProcessRuntimeOptions {
-  /** folders holding one operator folder each; default: $EMFLOW_OPERATORS_PATH, ./operators, the bundled operators */
+  /**
+   * folders holding one operator folder each, searched besides the built-in operators and
+   * $EMFLOW_OPERATORS_PATH. Nothing else is searched: never ./operators of the working directory.
+   */
   operatorDirs?: string[];
 }
 
+/** $EMFLOW_OPERATORS_PATH: colon-separated folders of operator folders. */
+export function operatorsPathFromEnv(): string[] {
+  return (process.env.EMFLOW_OPERATORS_PATH ?? '').split(':').filter(Boolean);
+}
+
+/** The built-in operators and $EMFLOW_OPERATORS_PATH, as real paths (the folders that exist). */
 export function defaultOperatorDirs(): string[] {
-  const fromEnv = (process.env.EMFLOW_OPERATORS_PATH ?? '').split(':').filter(Boolean);
-  const candidates = [...fromEnv, resolve('operators'), bundledOperators].filter((d) => existsSync(d));
-  return [...new Set(candidates.map((d) => realpathSync(d)))];
+  return searchPath([]).dirs;
+}
+
+const isFolder = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+
+/** Built-in operators, then $EMFLOW_OPERATORS_PATH, then `extra`: real paths, each once; a folder that is missing is a problem. */
+function searchPath(extra: readonly string[]): { dirs: string[]; problems: OperatorProblem[] } {
+  const dirs = new Set<string>();
+  const problems: OperatorProblem[] = [];
+  for (const dir of [bundledOperators, ...operatorsPathFromEnv(), ...extra]) {
+    if (isFolder(dir)) dirs.add(realpathSync(dir));
+    else problems.push({ location: resolve(dir), message: 'no such folder (on the operator search path)' });
+  }
+  return { dirs: [...dirs], problems };
 }
 
 /** Files whose content makes an operator what it is: the package manifest and the compiled module tree. */
@@ -45,18 +65,24 @@ interface OperatorFolder {
   module: string;
 }
 
-function operatorFolders(dirs: string[]): OperatorFolder[] {
-  const found: OperatorFolder[] = [];
+/** The operator folders in `dirs` (each real folder once, however many ways lead to it). */
+function operatorFolders(dirs: string[], problems: OperatorProblem[]): OperatorFolder[] {
+  const found = new Map<string, OperatorFolder>();
   for (const dir of dirs) {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const folder = join(dir, entry.name);
       const manifest = join(folder, 'package.json');
       if (!entry.isDirectory() || !existsSync(manifest)) continue;
-      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { main?: string; emflow?: { module?: string } };
-      found.push({ folder, module: resolve(folder, pkg.emflow?.module ?? pkg.main ?? 'dist/index.js') });
+      try {
+        const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { main?: string; emflow?: { module?: string } };
+        const real = realpathSync(folder);
+        if (!found.has(real)) found.set(real, { folder, module: resolve(folder, pkg.emflow?.module ?? pkg.main ?? 'dist/index.js') });
+      } catch (error) {
+        problems.push({ location: folder, message: `cannot read package.json: ${(error as Error).message}` });
+      }
     }
   }
-  return found;
+  return [...found.values()];
 }
 
 /** Specs by content hash, so that listing operators does not start a process per unchanged operator. */
@@ -97,23 +123,29 @@ export class ProcessRuntime implements Runtime {
 
   catalog(): Promise<OperatorCatalog> {
     this.listing ??= (async () => {
-      const folders = operatorFolders(this.options.operatorDirs ?? defaultOperatorDirs());
+      const { dirs, problems } = searchPath(this.options.operatorDirs ?? []);
+      const folders = operatorFolders(dirs, problems);
       const results = await Promise.allSettled(folders.map(describe));
-      const catalog: OperatorCatalog = { operators: [], problems: [] };
-      const seen = new Set<string>();
+      const catalog: OperatorCatalog = { operators: [], problems, conflicts: [] };
+      const byName = new Map<string, { info: OperatorInfo; module: string }[]>();
       results.forEach((result, i) => {
         if (result.status === 'rejected') {
           catalog.problems.push({ location: folders[i].folder, message: (result.reason as Error).message });
           return;
         }
-        for (const info of result.value) {
-          // earlier folders in the search path take precedence, like $PATH
-          if (seen.has(info.spec.name)) continue;
-          seen.add(info.spec.name);
-          this.modules.set(info.location + '#' + info.spec.name, folders[i].module);
-          catalog.operators.push(info);
-        }
+        for (const info of result.value) byName.set(info.spec.name, [...(byName.get(info.spec.name) ?? []), { info, module: folders[i].module }]);
       });
+      for (const [name, found] of byName) {
+        if (found.length === 1) {
+          this.modules.set(found[0].info.location + '#' + name, found[0].module);
+          catalog.operators.push(found[0].info);
+          continue;
+        }
+        // no precedence: which one a pipeline would get must not depend on the order of folders
+        const locations = found.map((f) => f.info.location);
+        catalog.conflicts!.push({ name, locations });
+        catalog.problems.push({ location: locations[1], message: conflictMessage(name, locations) });
+      }
       return catalog;
     })();
     return this.listing;

@@ -22,6 +22,8 @@ export interface OperatorProblem {
 export interface OperatorCatalog {
   operators: OperatorInfo[];
   problems: OperatorProblem[];
+  /** names that several operators claim: none of them is in `operators`, and a pipeline may not use the name */
+  conflicts?: { name: string; locations: string[] }[];
 }
 
 export interface SessionPaths {
@@ -77,6 +79,21 @@ export function describeExit(exit: ExitInfo): string {
   const base = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const hint = exit.signal === 'SIGSEGV' ? ' (a segmentation fault: did it write into an input frame? input frames are read-only)' : '';
   return `${base}${exit.reason ? ` (${exit.reason})` : ''}${hint}`;
+}
+
+/** Looks up operator names for validation: the spec, or why the name cannot be used (several operators claim it). */
+export function catalogLookup(catalog: OperatorCatalog): (name: string) => OperatorSpec | string | undefined {
+  return (name) => {
+    const conflict = catalog.conflicts?.find((c) => c.name === name);
+    if (conflict) return conflictMessage(conflict.name, conflict.locations);
+    return findOperator(catalog, name)?.spec;
+  };
+}
+
+/** Why a name several operators claim cannot be used. */
+export function conflictMessage(name: string, locations: readonly string[]): string {
+  const places = locations.length > 2 ? `${locations.slice(0, -1).join(', ')} and ${locations.at(-1)}` : locations.join(' and ');
+  return `operator "${name}" is defined in more than one place: ${places} (rename one, or leave its folder off the search path)`;
 }
 
 /** The operator a pipeline names: by spec name, or by one of its aliases (an image reference). */

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { PortSpec } from '@emflow/sdk';
 import { createRuntime } from '../../runtime/index.js';
+import { addOperatorsOption, operatorDirsOption, runtimeOption } from '../operator-dirs.js';
 
 const ports = (p: Readonly<Record<string, PortSpec>> | undefined) =>
   Object.entries(p ?? {})
@@ -9,13 +10,11 @@ const ports = (p: Readonly<Record<string, PortSpec>> | undefined) =>
     .join(', ') || '-';
 
 export function operatorsCommand(program: Command): void {
-  program
-    .command('operators')
-    .description('list the operators a runtime can start, with their specs')
-    .option('--runtime <name>', 'runtime to ask', 'process')
+  addOperatorsOption(program.command('operators').description('list the operators a runtime can start, with their specs').option('--runtime <name>', 'runtime to ask', 'process'))
     .option('--json', 'print the full specs as JSON')
-    .action(async (options: { runtime: string; json?: boolean }) => {
-      const catalog = await createRuntime(options.runtime).catalog();
+    .action(async (options: { runtime: string; json?: boolean; operators: string[] }) => {
+      const runtime = runtimeOption(options.runtime);
+      const catalog = await createRuntime(runtime, { operatorDirs: operatorDirsOption(options.operators, runtime) }).catalog();
       if (options.json) {
         process.stdout.write(JSON.stringify({ runtime: options.runtime, ...catalog }, null, 2) + '\n');
       } else {

@@ -2,17 +2,19 @@
 import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
-import type { RuntimeName } from '../../runtime/index.js';
+import { preparePipeline } from '../../prepare.js';
 import { Session } from '../../session/session.js';
 import type { NodeReport, RunReport } from '../../session/run.js';
 import { RunError } from '../../session/errors.js';
 import { ValidationError } from '../../validate/problems.js';
 import { EXIT, reportError, UsageError } from '../exit.js';
+import { addOperatorsOption, operatorDirsOption, repeatable, runtimeOption } from '../operator-dirs.js';
 import { writeOutputFrame } from '../outputs.js';
 import { createProgress, type Progress } from '../progress.js';
 
 interface RunFlags {
   set: string[];
+  operators: string[];
   runtime: string;
   out?: string;
   json?: boolean;
@@ -63,12 +65,14 @@ function summary(report: RunReport, order: readonly string[], operators: Map<str
 }
 
 export function runCommand(program: Command): void {
-  program
-    .command('run')
-    .description('run a pipeline once and report per-node frames and times')
-    .argument('<file>', 'pipeline JSON file')
-    .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', (v: string, all: string[]) => [...all, v], [])
-    .option('--runtime <name>', 'where operators run: process or docker', 'process')
+  addOperatorsOption(
+    program
+      .command('run')
+      .description('run a pipeline once and report per-node frames and times')
+      .argument('<file>', 'pipeline JSON file')
+      .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', repeatable, [])
+      .option('--runtime <name>', 'where operators run: process or docker', 'process'),
+  )
     .option('--out <dir>', 'write every unconsumed output frame: .npy arrays, .arrow tables, .json values')
     .option('--json', 'print the run report as one JSON object on stdout')
     .option('--frames <n>', 'stop every source after n frames')
@@ -77,8 +81,14 @@ export function runCommand(program: Command): void {
     .action(async (file: string, flags: RunFlags) => {
       const frames = positiveInteger('--frames', flags.frames);
       const timeoutMs = positiveInteger('--timeout', flags.timeout);
+      const runtimeName = runtimeOption(flags.runtime);
+      const operatorDirs = operatorDirsOption(flags.operators, runtimeName);
       const document = await loadPipeline(file);
       applySettings(document, flags.set, file);
+      const baseDir = dirname(resolve(file));
+      // validated here too, where the document's own operator folders are known; the session checks again
+      const { runtime, problems } = await preparePipeline(document, { runtime: runtimeName, operatorDirs, baseDir });
+      if (problems.length) throw new ValidationError(problems, file);
 
       // Ctrl-C at any point stops the operators and removes the session's shared memory before exiting
       const state: { session?: Session; progress?: Progress; interrupted: boolean } = { interrupted: false };
@@ -91,7 +101,7 @@ export function runCommand(program: Command): void {
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
-      const session = (state.session = await Session.open({ pipeline: document as object, baseDir: dirname(resolve(file)), runtime: flags.runtime as RuntimeName, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
+      const session = (state.session = await Session.open({ pipeline: document as object, baseDir, runtime, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
         if (state.interrupted) process.exit(EXIT.interrupted);
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
       }));

@@ -1,0 +1,36 @@
+// `--operators DIR` (repeatable) on run, validate and operators: folders of operator folders searched besides
+// the built-in operators and $EMFLOW_OPERATORS_PATH. The working directory is never searched implicitly.
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RUNTIMES, type RuntimeName } from '../runtime/index.js';
+import { UsageError } from './exit.js';
+
+/** Commander's collector for a repeatable option. */
+export const repeatable = (value: string, all: string[]) => [...all, value];
+
+export function addOperatorsOption(command: Command): Command {
+  return command.option('--operators <dir>', 'also load operators from the operator folders in DIR (repeatable; process runtime)', repeatable, []);
+}
+
+/** The --operators folders as absolute paths; a usage error for a folder that does not exist or another runtime. */
+export function operatorDirsOption(dirs: readonly string[], runtime: string): string[] {
+  if (dirs.length && runtime !== 'process') throw new UsageError(`--operators applies to the process runtime, not ${runtime}`);
+  return dirs.map((dir) => {
+    const absolute = resolve(dir);
+    if (!statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--operators ${dir}: no such folder (${absolute})`);
+    return absolute;
+  });
+}
+
+/** --runtime, checked: a usage error names the runtimes there are. */
+export function runtimeOption(name: string): RuntimeName {
+  if (!(RUNTIMES as readonly string[]).includes(name)) throw new UsageError(`--runtime ${name}: unknown runtime (available: ${RUNTIMES.join(', ')})`);
+  return name as RuntimeName;
+}
+
+/** Does a document name operator folders of its own (so that it needs a runtime of its own)? */
+export function namesOperatorDirs(document: unknown): boolean {
+  const listed = (document as { operators?: unknown } | null)?.operators;
+  return Array.isArray(listed) && listed.length > 0;
+}
