@@ -65,7 +65,8 @@ export class ResultCache {
     const entry = this.entries.get(node);
     if (!entry || entry.dropped) return;
     const size = frame.slot.size;
-    if (this.pinned + size > this.budget) this.evictFor(size, node);
+    // a stream that cannot fit even alone never pushes out the results of other nodes
+    if (this.pinned + size > this.budget && entry.bytes + size <= this.budget) this.evictFor(size, node);
     if (this.pinned + size > this.budget) {
       // a budget of 0 turns caching off: one-shot runs keep nothing
       this.release(entry);

@@ -1,6 +1,7 @@
 // One run of a session: every executing node is a loop that takes input frames, asks its warm operator to
 // process them, and hands the output slots to its consumers. Nodes run concurrently, so independent branches
 // proceed in parallel and a stream is pipelined through the graph, bounded by the slot rings.
+import { setMaxListeners } from 'node:events';
 import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { call, frameMismatch, METHODS, type Frame, type OperatorErrorData, type ProcessResult, type SlotGrant, type SlotRef } from '@emflow/sdk';
 import type { RunPlan } from '../plan.js';
@@ -36,6 +37,8 @@ export interface RunReport {
 export type NodeState = 'waiting' | 'running' | 'done' | 'cached' | 'failed' | 'cancelled';
 
 export interface FrameEvent {
+  /** the pass that produced it: after a restart (params changed during the run), frames of the new pass have a higher number */
+  run: number;
   node: string;
   port: string;
   /** index of the frame in the node's output stream */
@@ -88,6 +91,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   ctx.signal.addEventListener('abort', onExternalAbort, { once: true });
   const onCancel = () => fail(ctx.cancel!.reason);
   ctx.cancel?.addEventListener('abort', onCancel, { once: true });
+  // a listener added to a signal that has already fired never runs
+  if (ctx.signal.aborted) fail(ctx.signal.reason);
+  else if (ctx.cancel?.aborted) fail(ctx.cancel.reason);
+  // every waiting call, grant and inbox listens on these: many nodes are not a leak
+  setMaxListeners(0, signal, ctx.signal, ...(ctx.cancel ? [ctx.cancel] : []));
 
   const executing = new Set(plan.execute);
   const inboxes = new Map<string, Inbox<HeldFrame>>();
@@ -140,6 +148,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     const closing = new Promise<'closing'>((resolve) => ctx.signal.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
     let onAbort!: () => void;
     const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve('aborted')), { once: true }));
+    // the run may have failed between the grant and now: then the call is not sent at all
+    signal.throwIfAborted();
     const answer = call<ProcessResult>(worker.channel, method, params);
     try {
       const outcome = await Promise.race([answer, timedOut, closing, aborted]);
@@ -234,7 +244,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           const held: HeldFrame = { slot, ring, ref };
           cache.keep(id, port, held);
           for (const target of targets.get(port)!) target.push(held);
-          if (resultPorts.has(port) && ctx.onFrame) await ctx.onFrame({ node: id, port, index: frame, frame: decode() });
+          if (resultPorts.has(port) && ctx.onFrame) await ctx.onFrame({ run: ctx.run, node: id, port, index: frame, frame: decode() });
         } finally {
           ring.release(slot);
         }
@@ -352,13 +362,16 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   await Promise.race([finished, aborted]);
   if (signal.aborted) {
     ctx.onCleanup(
-      finished.then(() => {
-        ctx.signal.removeEventListener('abort', onExternalAbort);
-        ctx.cancel?.removeEventListener('abort', onCancel);
-        for (const id of plan.execute) cache.drop(id);
-        for (const inbox of inboxes.values()) inbox.drain();
-        for (const ring of pool.all()) ring.reset();
-      }),
+      finished
+        .then(() => {
+          ctx.signal.removeEventListener('abort', onExternalAbort);
+          ctx.cancel?.removeEventListener('abort', onCancel);
+          // entries that finished complete hold frames of their own key: they stay for the next pass
+          for (const id of plan.execute) if (!cache.get(id)?.complete) cache.drop(id);
+          for (const inbox of inboxes.values()) inbox.drain();
+          for (const ring of pool.all()) ring.reset();
+        })
+        .catch(() => undefined),
     );
     throw signal.reason;
   }

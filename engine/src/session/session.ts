@@ -113,7 +113,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.mappings = new SlotMappings(paths.dir);
     this.pool = new SlotPool(paths.dir, options.ringSize, { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
     this.cache = new ResultCache(options.cacheBytes);
-    this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes));
+    this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes, request.slot));
   }
 
   get id(): string {
@@ -187,9 +187,10 @@ export class Session extends EventEmitter<SessionEvents> {
     if (restart.length) await this.startWorkers(restart);
   }
 
-  private allocate(node: string, port: string, bytes: number) {
-    if (!this.workers.get(node)?.info.spec.outputs[port]) throw new Error(`node "${node}" has no output port "${port}"`);
-    const slot = this.pool.ring(node, port).grow(bytes);
+  private allocate(node: string, port: string, bytes: number, slotName?: string) {
+    const outputs = this.workers.get(node)?.info.spec.outputs;
+    if (!outputs || !Object.hasOwn(outputs, port)) throw new Error(`node "${node}" has no output port "${port}"`);
+    const slot = this.pool.ring(node, port).grow(bytes, slotName);
     return { slot: slot.name, size: slot.size };
   }
 
@@ -234,7 +235,8 @@ export class Session extends EventEmitter<SessionEvents> {
         const report = await this.execute(options, this.retune.signal);
         return { ...report, restarts };
       } catch (error) {
-        if (!(error instanceof Superseded) || this.closing.signal.aborted) throw error;
+        if (this.closing.signal.aborted) throw this.closing.signal.reason;
+        if (!(error instanceof Superseded)) throw error;
       }
     }
   }
@@ -319,6 +321,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.closed ??= (async () => {
       this.closing.abort(new Error('the session was closed'));
       await this.active?.catch(() => undefined);
+      await this.cleanup;
       await Promise.all([...this.workers.values()].map((w) => stopWorker(w, 2000)));
       await this.server.close();
       this.mappings.clear();

@@ -6,7 +6,7 @@
 // producer asking for more waits: that is the backpressure. A slot only pinned (kept by the cache after every
 // consumer let go) is not in flight: the ring makes new files instead, and trims the surplus once it is
 // unpinned, so the cache costs its budget and never holds back a producer.
-import { chownSync, closeSync, existsSync, fchownSync, fstatSync, ftruncateSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fchownSync, fstatSync, ftruncateSync, mkdirSync, openSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PAGE = 4096;
@@ -134,10 +134,11 @@ export class PortRing {
     return slot;
   }
 
-  /** The producer needs more room in its granted slot (the `allocate` request). */
-  grow(bytes: number): Slot {
+  /** The producer needs more room in its granted slot (the `allocate` request, naming that slot when it knows it). */
+  grow(bytes: number, name?: string): Slot {
     const slot = this.outstanding;
     if (!slot) throw new Error(`no slot of ${this.prefix} is granted right now`);
+    if (name !== undefined && name !== slot.name) throw new Error(`slot ${name} is not the one granted to ${this.prefix} now (${slot.name})`);
     if (!(Number.isSafeInteger(bytes) && bytes > 0)) throw new RangeError(`allocate: bytes must be a positive integer, got ${bytes}`);
     const size = Math.ceil(bytes / PAGE) * PAGE;
     if (size > slot.size) {
@@ -153,7 +154,7 @@ export class PortRing {
    * file must really have that size, within the limit it was given. Throws a message for the run's error otherwise.
    */
   adopt(slot: Slot, size: number, limit: number): void {
-    if (size === slot.size) return;
+    // checked on every frame: a file shrunk behind the engine's back would make its mapping fault (SIGBUS)
     const fd = openSync(join(this.dir, slot.name), 'r');
     let actual: number;
     try {
@@ -162,7 +163,6 @@ export class PortRing {
       closeSync(fd);
     }
     if (size !== actual || size < slot.size || size > limit) {
-      this.resize(slot, Math.min(actual, limit));
       throw new Error(`answered with size ${size} for slot ${slot.name}, which is ${actual} bytes (granted ${slot.size}, limit ${limit})`);
     }
     slot.size = size;
@@ -212,7 +212,8 @@ export class PortRing {
   private changed(slot: Slot): void {
     if (slot.free && this.slots.length > this.capacity) {
       this.slots.splice(this.slots.indexOf(slot), 1);
-      unlinkSync(join(this.dir, slot.name));
+      // gone already when the session directory was removed first (a close during a failed run's cleanup)
+      rmSync(join(this.dir, slot.name), { force: true });
       this.onDelete(slot.name);
     }
     if (this.inFlight() < this.capacity && this.waiters.length) {

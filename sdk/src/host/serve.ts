@@ -124,7 +124,7 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
     }
     const refs: Record<string, SlotRef> = Object.create(null);
     for (const [port, frame] of Object.entries(outputs as Outputs)) {
-      if (frame === undefined) continue;
+      if (frame === undefined || call.revoked) continue;
       const portSpec = Object.hasOwn(spec.outputs, port) ? spec.outputs[port] : undefined;
       if (!portSpec) throw new TypeError(`${spec.name}: returned unknown output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
       const kind = (frame as { kind?: unknown })?.kind;
@@ -144,7 +144,9 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
             ? new NDArray(stamped.data.slice(), stamped.shape, meta, stamped.dtype)
             : stamped;
         const bytes = encodedSizeOf(movable);
-        if (!grant || !growGrant(grant, bytes)) grant = await request<SlotGrant>(channel, METHODS.allocate, { port, bytes });
+        if (!grant || !growGrant(grant, bytes)) grant = await request<SlotGrant>(channel, METHODS.allocate, { port, bytes, ...(grant ? { slot: grant.slot } : {}) });
+        // the engine may have cancelled the call meanwhile: its grants are no longer ours to write
+        if (call.revoked) return {};
         placed = encodeFrameInto(movable, slots.bytes(grant.slot, grant.size, 'rw'));
         if (!placed) throw new Error(`${spec.name}: granted slot ${grant.slot} (${grant.size} bytes) is too small for output "${port}"`);
       }
@@ -232,7 +234,10 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
     if (!entry) return;
     entry.call.revoked = true;
     if (active?.call === entry.call) abandonActive();
-    entry.abandon();
+    // Answer at once only when the call's code holds no view of a granted slot: code still running (e.g. an
+    // await filling an alloc'd array) could otherwise write into a slot the engine has handed on. Else the
+    // answer comes when that code finishes, within the engine's grace period.
+    if (entry.call.allocated.size === 0) entry.abandon();
   });
 
   channel.addMethod(METHODS.release, (raw) => {

@@ -88,6 +88,8 @@ export interface ProcessResult {
 export interface AllocateParams {
   port: string;
   bytes: number;
+  /** the granted slot to grow (optional for older operators): a late request for an earlier grant is refused */
+  slot?: string;
 }
 
 export interface ReleaseParams {
