@@ -3,7 +3,7 @@
 // check that every file param stays inside them. `emflow validate`, `emflow run` and validatePipeline share it.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createRuntime, type RuntimeName } from './runtime/index.js';
+import type { RuntimeName } from './runtime/index.js';
 import { catalogLookup, type OperatorCatalog, type Runtime } from './runtime/runtime.js';
 import { checkPipeline, type ResolvedPipeline } from './validate/pipeline.js';
 import { pointer, quote, type Problem } from './validate/problems.js';
@@ -50,7 +50,8 @@ export function documentOperatorDirs(document: unknown, baseDir: string, roots?:
 export async function preparePipeline(document: unknown, options: PrepareOptions): Promise<PreparedPipeline> {
   const { runtime: given = 'process', baseDir, roots } = options;
   const own = typeof given === 'object' ? { dirs: [], problems: [] } : documentOperatorDirs(document, baseDir, roots);
-  const runtime = typeof given === 'object' ? given : createRuntime(given, { operatorDirs: [...(options.operatorDirs ?? []), ...own.dirs] });
+  // loaded when needed: the docker client is not, to check a document against a runtime someone made
+  const runtime = typeof given === 'object' ? given : (await import('./runtime/index.js')).createRuntime(given, { operatorDirs: [...(options.operatorDirs ?? []), ...own.dirs] });
   const catalog = await runtime.catalog();
   const check = checkPipeline(document, catalogLookup(catalog));
   const problems = [...own.problems, ...check.problems];

@@ -699,9 +699,10 @@ describe('checkPipeline: names an object inherits (__proto__, constructor, ...)'
       name: 'odd',
       version: '1.0.0',
       description: 'Ports and params named like Object.prototype members.',
-      inputs: { constructor: { type: 'image2d' } },
-      outputs: { toString: { type: 'ndarray', sameAs: 'constructor' } },
-      params: { valueOf: { type: 'number', default: 2 }, toString: { type: 'string', optional: true } },
+      // (`as const`: TypeScript types a literal's "constructor" or "toString" member from Object, not the record)
+      inputs: { constructor: { type: 'image2d' as const } },
+      outputs: { toString: { type: 'ndarray' as const, sameAs: 'constructor' } },
+      params: { valueOf: { type: 'number' as const, default: 2 }, toString: { type: 'string' as const, optional: true } },
     };
     const doc = {
       emflow: 1,

@@ -2,12 +2,20 @@
 // The emflow command line.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { benchCommand } from './commands/bench.js';
-import { buildCommand } from './commands/build.js';
-import { operatorsCommand } from './commands/operators.js';
-import { runCommand } from './commands/run.js';
-import { validateCommand } from './commands/validate.js';
 import { EXIT, reportError } from './exit.js';
+
+type Register = (program: Command) => void;
+// Each command's module is loaded only when that command runs (the docker client, the benchmark and the
+// session are not needed to validate a file): starting the CLI stays quick.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  validate: async () => (await import('./commands/validate.js')).validateCommand,
+  operators: async () => (await import('./commands/operators.js')).operatorsCommand,
+  build: async () => (await import('./commands/build.js')).buildCommand,
+  bench: async () => (await import('./commands/bench.js')).benchCommand,
+};
+const asked = process.argv[2];
+const registers = await Promise.all(Object.hasOwn(COMMANDS, asked) ? [COMMANDS[asked]()] : Object.values(COMMANDS).map((load) => load()));
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -16,7 +24,7 @@ const program = new Command('emflow')
   .version(version)
   .showHelpAfterError()
   .exitOverride();
-for (const register of [runCommand, validateCommand, operatorsCommand, buildCommand, benchCommand]) register(program);
+for (const register of registers) register(program);
 program.commands.forEach((c) => c.exitOverride().showHelpAfterError());
 
 try {

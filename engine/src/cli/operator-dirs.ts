@@ -3,14 +3,25 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { RUNTIMES, type RuntimeName } from '../runtime/index.js';
+import { ProcessRuntime } from '../runtime/process.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { UsageError } from './exit.js';
+
+/** The runtimes --runtime accepts (as createRuntime's; listed here so that the docker client loads only when used). */
+const RUNTIMES = ['process', 'docker'] as const;
+type RuntimeName = (typeof RUNTIMES)[number];
 
 /** Commander's collector for a repeatable option. */
 export const repeatable = (value: string, all: string[]) => [...all, value];
 
 export function addOperatorsOption(command: Command): Command {
   return command.option('--operators <dir>', 'also load operators from the operator folders in DIR (repeatable; process runtime)', repeatable, []);
+}
+
+/** --runtime, checked: a usage error names the runtimes there are. */
+export function runtimeOption(name: string): RuntimeName {
+  if (!(RUNTIMES as readonly string[]).includes(name)) throw new UsageError(`--runtime ${name}: unknown runtime (available: ${RUNTIMES.join(', ')})`);
+  return name as RuntimeName;
 }
 
 /** The --operators folders as absolute paths; a usage error for a folder that does not exist or another runtime. */
@@ -23,10 +34,9 @@ export function operatorDirsOption(dirs: readonly string[], runtime: string): st
   });
 }
 
-/** --runtime, checked: a usage error names the runtimes there are. */
-export function runtimeOption(name: string): RuntimeName {
-  if (!(RUNTIMES as readonly string[]).includes(name)) throw new UsageError(`--runtime ${name}: unknown runtime (available: ${RUNTIMES.join(', ')})`);
-  return name as RuntimeName;
+/** The runtime a command asked for; the docker client is loaded only for the docker runtime. */
+export async function cliRuntime(name: RuntimeName, operatorDirs: string[]): Promise<Runtime> {
+  return name === 'process' ? new ProcessRuntime({ operatorDirs }) : new (await import('../runtime/docker.js')).DockerRuntime();
 }
 
 /** Does a document name operator folders of its own (so that it needs a runtime of its own)? */

@@ -1,8 +1,7 @@
 // emflow operators
 import type { Command } from 'commander';
 import type { PortSpec } from '@emflow/sdk';
-import { createRuntime } from '../../runtime/index.js';
-import { addOperatorsOption, operatorDirsOption, runtimeOption } from '../operator-dirs.js';
+import { addOperatorsOption, cliRuntime, operatorDirsOption, runtimeOption } from '../operator-dirs.js';
 
 const ports = (p: Readonly<Record<string, PortSpec>> | undefined) =>
   Object.entries(p ?? {})
@@ -14,7 +13,7 @@ export function operatorsCommand(program: Command): void {
     .option('--json', 'print the full specs as JSON')
     .action(async (options: { runtime: string; json?: boolean; operators: string[] }) => {
       const runtime = runtimeOption(options.runtime);
-      const catalog = await createRuntime(runtime, { operatorDirs: operatorDirsOption(options.operators, runtime) }).catalog();
+      const catalog = await (await cliRuntime(runtime, operatorDirsOption(options.operators, runtime))).catalog();
       if (options.json) {
         process.stdout.write(JSON.stringify({ runtime: options.runtime, ...catalog }, null, 2) + '\n');
       } else {

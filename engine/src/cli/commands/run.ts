@@ -3,13 +3,12 @@ import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
 import { preparePipeline } from '../../prepare.js';
-import { Session } from '../../session/session.js';
+import type { Session } from '../../session/session.js';
 import type { NodeReport, RunReport } from '../../session/run.js';
 import { RunError } from '../../session/errors.js';
 import { ValidationError } from '../../validate/problems.js';
 import { EXIT, reportError, UsageError } from '../exit.js';
-import { addOperatorsOption, operatorDirsOption, repeatable, runtimeOption } from '../operator-dirs.js';
-import { writeOutputFrame } from '../outputs.js';
+import { addOperatorsOption, cliRuntime, namesOperatorDirs, operatorDirsOption, repeatable, runtimeOption } from '../operator-dirs.js';
 import { createProgress, type Progress } from '../progress.js';
 
 interface RunFlags {
@@ -87,8 +86,15 @@ export function runCommand(program: Command): void {
       applySettings(document, flags.set, file);
       const baseDir = dirname(resolve(file));
       // validated here too, where the document's own operator folders are known; the session checks again
-      const { runtime, problems } = await preparePipeline(document, { runtime: runtimeName, operatorDirs, baseDir });
+      const { runtime, problems } = await preparePipeline(document, {
+        runtime: namesOperatorDirs(document) ? runtimeName : await cliRuntime(runtimeName, operatorDirs),
+        operatorDirs,
+        baseDir,
+      });
       if (problems.length) throw new ValidationError(problems, file);
+      // loaded once the document is known to be good: a bad one is reported without loading the data plane
+      const { Session } = await import('../../session/session.js');
+      const { writeOutputFrame } = await import('../outputs.js');
 
       // Ctrl-C at any point stops the operators and removes the session's shared memory before exiting
       const state: { session?: Session; progress?: Progress; interrupted: boolean } = { interrupted: false };

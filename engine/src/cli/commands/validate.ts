@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
 import { preparePipeline } from '../../prepare.js';
-import { createRuntime } from '../../runtime/index.js';
 import { formatProblems, type Problem } from '../../validate/problems.js';
 import { EXIT, reportError } from '../exit.js';
-import { addOperatorsOption, namesOperatorDirs, operatorDirsOption, runtimeOption } from '../operator-dirs.js';
+import { addOperatorsOption, cliRuntime, namesOperatorDirs, operatorDirsOption, runtimeOption } from '../operator-dirs.js';
 
 export function validateCommand(program: Command): void {
   addOperatorsOption(
@@ -22,7 +21,7 @@ export function validateCommand(program: Command): void {
       const runtimeName = runtimeOption(options.runtime);
       const operatorDirs = operatorDirsOption(options.operators, runtimeName);
       // one runtime for every document that names no operator folders of its own
-      const shared = createRuntime(runtimeName, { operatorDirs });
+      const shared = await cliRuntime(runtimeName, operatorDirs);
       const results: Record<string, Problem[]> = {};
       let code: number = EXIT.ok;
       for (const file of files) {
