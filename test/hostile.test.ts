@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { validatePipeline } from '@emflow/engine';
+import { openSession, validatePipeline, ValidationError } from '@emflow/engine';
 import { root } from './helpers.js';
 
 const cli = join(root, 'engine/dist/cli/main.js');
@@ -197,5 +197,33 @@ describe('hostile documents under path roots (the editor server)', () => {
   it('refuses operator folders named by a document', async () => {
     const problems = await validatePipeline(join(fixtures, 'operators-missing.json'), { roots: { read: [fixtures], write: [] } });
     expect(problems.map((p) => p.pointer)).toEqual(['/operators']);
+  });
+});
+
+describe('a session opened for someone else (the editor server) keeps file params inside its roots', () => {
+  it('refuses a document reading outside the roots, and a param changed to point outside, naming the param', async () => {
+    const data = mkdtempSync(join(scratch, 'data-'));
+    const output = mkdtempSync(join(scratch, 'out-'));
+    writeFileSync(join(data, 'm.mrc'), readFileSync(join(root, 'data/EMD-3001.map')));
+    const roots = { read: [data], write: [output] };
+    const document = (path: string) => ({
+      emflow: 1,
+      nodes: [
+        { id: 'read', operator: 'mrc-reader', params: { path } },
+        { id: 'stats', operator: 'stats' },
+      ],
+      edges: [{ from: { node: 'read', port: 'volume' }, to: { node: 'stats', port: 'image' } }],
+    });
+    const outside = await openSession({ pipeline: document('/etc/passwd'), roots }).catch((e: unknown) => e);
+    expect(outside).toBeInstanceOf(ValidationError);
+    expect((outside as Error).message).toMatch(/\/nodes\/0\/params\/path: .*outside/);
+    const session = await openSession({ pipeline: document(join(data, 'm.mrc')), roots });
+    try {
+      expect(() => session.setParams('read', { path: join(data, '..', '..', 'etc', 'passwd') })).toThrow(/\/nodes\/0\/params\/path: .*outside/);
+      expect(session.params('read').path).toBe(join(data, 'm.mrc'));
+      expect((await session.run()).nodes.stats.frames).toBe(1);
+    } finally {
+      await session.close();
+    }
   });
 });

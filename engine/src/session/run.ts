@@ -213,7 +213,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       if (unknown) throw malformed(unknown, 'no such output port');
       for (const [port, slot] of granted) {
         const ring = pool.ring(id, port);
-        const ref = result.outputs[port];
+        const ref = Object.hasOwn(result.outputs, port) ? result.outputs[port] : undefined;
         if (!ref) {
           ring.settle(slot, 0);
           continue;

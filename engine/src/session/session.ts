@@ -7,10 +7,12 @@ import { decodeFrame, SlotMappings, type Frame, type SlotRef } from '@emflow/sdk
 import { canonicalJson } from '../hash.js';
 import { loadPipeline } from '../pipeline-file.js';
 import { resolvePathParams } from '../path-params.js';
+import { preparePipeline } from '../prepare.js';
 import { planRun } from '../plan.js';
-import { createRuntime, type RuntimeName } from '../runtime/index.js';
+import type { RuntimeName } from '../runtime/index.js';
 import { findOperator, type OperatorInfo, type Runtime, type SessionPaths } from '../runtime/runtime.js';
-import { checkParams, checkPipeline, type ResolvedPipeline } from '../validate/pipeline.js';
+import { checkParams, type ResolvedPipeline } from '../validate/pipeline.js';
+import { pathRootProblems, type PathRoots } from '../validate/roots.js';
 import { pointer, ValidationError } from '../validate/problems.js';
 import { ResultCache } from './cache.js';
 import { executeRun, type FrameEvent, type NodeState, type RunReport } from './run.js';
@@ -24,6 +26,8 @@ export interface SessionOptions {
   pipeline: string | object;
   /** folder that relative path params resolve against (default: the pipeline file's folder, or the working directory) */
   baseDir?: string;
+  /** where file params may point (the editor server); unset: anywhere the user can read and write */
+  roots?: PathRoots;
   /** a runtime name ('process' by default) or a Runtime instance */
   runtime?: RuntimeName | Runtime;
   /** process runtime: folders of operator folders */
@@ -90,6 +94,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly server: ControlServer;
   private readonly closing = new AbortController();
   private runs = 0;
+  /** where file params may point (setParams checks them too) */
+  private roots?: PathRoots;
   private active?: Promise<RunReport>;
   /** aborts the execution in progress when params change under it */
   private retune?: AbortController;
@@ -107,7 +113,7 @@ export class Session extends EventEmitter<SessionEvents> {
     readonly baseDir: string,
     private readonly runtime: Runtime,
     private readonly operators: ReadonlyMap<string, OperatorInfo>,
-    private readonly options: Required<Omit<SessionOptions, 'pipeline' | 'runtime' | 'operatorDirs' | 'baseDir'>>,
+    private readonly options: Required<Omit<SessionOptions, 'pipeline' | 'runtime' | 'operatorDirs' | 'baseDir' | 'roots'>>,
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
@@ -128,12 +134,10 @@ export class Session extends EventEmitter<SessionEvents> {
   static async open(options: SessionOptions): Promise<Session> {
     const source = typeof options.pipeline === 'string' ? options.pipeline : undefined;
     const document = typeof options.pipeline === 'string' ? await loadPipeline(options.pipeline) : options.pipeline;
-    const runtime = typeof options.runtime === 'object' ? options.runtime : createRuntime(options.runtime ?? 'process', { operatorDirs: options.operatorDirs });
-    const catalog = await runtime.catalog();
-    const check = checkPipeline(document, (name) => findOperator(catalog, name)?.spec);
-    if (!check.pipeline) throw new ValidationError(check.problems, source);
-    const pipeline = check.pipeline;
     const baseDir = options.baseDir ?? (source ? dirname(resolve(source)) : process.cwd());
+    // the document's own operator folders, the catalog, the checks and (with roots) where file params point
+    const { runtime, catalog, pipeline, problems } = await preparePipeline(document, { runtime: options.runtime, operatorDirs: options.operatorDirs, baseDir, roots: options.roots });
+    if (!pipeline) throw new ValidationError(problems, source);
     for (const node of pipeline.document.nodes) node.params = resolvePathParams(findOperator(catalog, node.operator)!.spec, node.params, baseDir);
 
     sweepStaleSessionDirs();
@@ -148,6 +152,7 @@ export class Session extends EventEmitter<SessionEvents> {
       retuneQuietMs: options.retuneQuietMs ?? 30,
       cancelGraceMs: options.cancelGraceMs ?? 2000,
     });
+    session.roots = options.roots;
     open.add(session);
     installExitHook();
     try {
@@ -289,6 +294,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const info = this.operators.get(node)!;
     const merged = { ...doc.params, ...params };
     const problems = checkParams(info.spec, merged, pointer('nodes', index, 'params'));
+    if (this.roots) problems.push(...pathRootProblems(info.spec, merged, pointer('nodes', index, 'params'), this.baseDir, this.roots));
     if (problems.length) throw new ValidationError(problems);
     const resolved = resolvePathParams(info.spec, merged, this.baseDir);
     if (canonicalJson(resolved) === canonicalJson(doc.params)) return;
@@ -302,7 +308,7 @@ export class Session extends EventEmitter<SessionEvents> {
   outputs(node: string, port: string): Frame[] {
     const spec = this.operators.get(node)?.spec;
     if (!spec) throw new RangeError(`unknown node "${node}"`);
-    if (!spec.outputs[port]) throw new RangeError(`node "${node}" (${spec.name}) has no output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
+    if (!Object.hasOwn(spec.outputs, port)) throw new RangeError(`node "${node}" (${spec.name}) has no output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
     const entry = this.cache.get(node);
     if (!entry) throw new Error(`node "${node}" has not run yet in this session`);
     if (entry.dropped === 'budget') throw new Error(`the outputs of node "${node}" were not kept: they exceeded the cache budget of ${this.cache.budget} bytes (set cacheBytes)`);
