@@ -4,24 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openSession, RunError, type Session, type SessionOptions } from '@emflow/engine';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RunError, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { expectNoLeaks, operatorDirs, pipeline, processesOf, referenceStats, root } from './helpers.js';
+import { expectNoLeaks, pipeline, processesOf, referenceStats, root, sessionOpener } from './helpers.js';
 
-const sessions: Session[] = [];
-async function open(document: object, options: Partial<SessionOptions> = {}) {
-  const session = await openSession({ pipeline: document, operatorDirs, ...options });
-  sessions.push(session);
-  return session;
-}
-afterEach(async () => {
-  for (const s of sessions.splice(0)) {
-    await s.close();
-    await expectNoLeaks(s.paths.dir);
-  }
-});
+const open = sessionOpener();
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-load-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

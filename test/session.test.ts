@@ -1,22 +1,11 @@
 // The engine end to end on the process runtime: real operator processes exchanging frames in /dev/shm.
-import { afterEach, describe, expect, it } from 'vitest';
-import { openSession, ValidationError, type Session } from '@emflow/engine';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '@emflow/engine';
 import type { JsonFrame, NDArray } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { expectNoLeaks, operatorDirs, pipeline, processesOf, referenceStats } from './helpers.js';
+import { pipeline, processesOf, referenceStats, sessionOpener } from './helpers.js';
 
-const sessions: Session[] = [];
-async function open(document: object, options: Record<string, unknown> = {}) {
-  const session = await openSession({ pipeline: document, operatorDirs, ...options });
-  sessions.push(session);
-  return session;
-}
-afterEach(async () => {
-  for (const s of sessions.splice(0)) {
-    await s.close();
-    await expectNoLeaks(s.paths.dir);
-  }
-});
+const open = sessionOpener();
 
 const chain = (count: number, a = 2, b = 1) =>
   pipeline(
