@@ -8,13 +8,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RunError, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { expectNoLeaks, pipeline, processesOf, referenceStats, root, sessionOpener } from './helpers.js';
+import { expectNoLeaks, pipeline, processesOf, referenceStats, root, sessionOpener, type NodeSketch } from './helpers.js';
 
 const open = sessionOpener();
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-load-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 type Stats = JsonFrame<{ mean: number; std: number }>;
+/** A source feeding a `stats` node from its output `port`. */
+const intoStats = (source: NodeSketch, port: string) => pipeline([source, { id: 'stats', operator: 'stats' }], [`${source.id}.${port}->stats.image`]);
 const statsOf = (session: Session, node = 'stats') => (session.outputs(node, 'stats') as Stats[]).map((f) => f.value);
 
 /** Slot files in the session directory (one folder per node) right now: how many, and their bytes. */
@@ -161,15 +163,7 @@ describe('files named by path params are part of the cache key', () => {
     const folder = mkdtempSync(join(scratch, 'folder-'));
     copyFileSync(join(micrographs, first), join(folder, 'a.mrc'));
     copyFileSync(join(micrographs, second), join(folder, 'b.mrc'));
-    const session = await open(
-      pipeline(
-        [
-          { id: 'src', operator: 'folder-source', params: { folder, pattern: '*.mrc' } },
-          { id: 'stats', operator: 'stats' },
-        ],
-        ['src.image->stats.image'],
-      ),
-    );
+    const session = await open(intoStats({ id: 'src', operator: 'folder-source', params: { folder, pattern: '*.mrc' } }, 'image'));
     await session.run();
     const [meanA, meanB] = statsOf(session).map((s) => s.mean);
     expect(meanA).not.toBeCloseTo(meanB, 6);
@@ -196,15 +190,7 @@ describe('files named by path params are part of the cache key', () => {
   it('re-runs a file reader when the file at its path changes', async () => {
     const path = join(mkdtempSync(join(scratch, 'file-')), 'm.mrc');
     copyFileSync(join(micrographs, first), path);
-    const session = await open(
-      pipeline(
-        [
-          { id: 'read', operator: 'mrc-reader', params: { path, sections: 'frames' } },
-          { id: 'stats', operator: 'stats' },
-        ],
-        ['read.section->stats.image'],
-      ),
-    );
+    const session = await open(intoStats({ id: 'read', operator: 'mrc-reader', params: { path, sections: 'frames' } }, 'section'));
     await session.run();
     const before = statsOf(session)[0].mean;
     writeFileSync(path, readFileSync(join(micrographs, second)));
@@ -216,15 +202,7 @@ describe('files named by path params are part of the cache key', () => {
   it('never serves a source cut short by a frame limit as a complete result', async () => {
     const folder = mkdtempSync(join(scratch, 'watch-'));
     copyFileSync(join(micrographs, first), join(folder, 'a.mrc'));
-    const session = await open(
-      pipeline(
-        [
-          { id: 'src', operator: 'folder-source', params: { folder, pattern: '*.mrc', watch: true, interval: 20 } },
-          { id: 'stats', operator: 'stats' },
-        ],
-        ['src.image->stats.image'],
-      ),
-    );
+    const session = await open(intoStats({ id: 'src', operator: 'folder-source', params: { folder, pattern: '*.mrc', watch: true, interval: 20 } }, 'image'));
     expect((await session.run({ frames: 1 })).nodes.src.cached).toBe(false);
     const again = await session.run({ frames: 1 });
     expect([again.nodes.src.cached, again.nodes.stats.cached]).toEqual([false, false]);

@@ -9,6 +9,7 @@ import { describeExit } from '../runtime/runtime.js';
 import { portKey, type ResolvedPipeline } from '../validate/pipeline.js';
 import type { HeldFrame, ResultCache } from './cache.js';
 import { RunError } from './errors.js';
+import { timeout, whenAborted } from './waits.js';
 import { Inbox } from './inbox.js';
 import type { Slot, SlotPool } from './slots.js';
 import type { Worker } from './workers.js';
@@ -130,29 +131,25 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   /** Cancel a call in flight: the operator answers at once (SDK operators do), or it is stopped after a grace period. */
   async function cancelCall(worker: Worker, answer: Promise<unknown>): Promise<void> {
     if (!worker.exit) worker.channel.notify(METHODS.cancel, {}, undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ctx.cancelGraceMs)));
-    const outcome = await Promise.race([answer.then(() => 'answered' as const, () => 'answered' as const), grace]);
-    clearTimeout(timer);
+    const grace = timeout(ctx.cancelGraceMs);
+    const outcome = await Promise.race([answer.then(() => 'answered' as const, () => 'answered' as const), grace.promise]);
+    grace.cancel();
     // stopped, it cannot write into a slot the next run is granted; it is started again before that run
-    if (outcome === 'late') await worker.process.kill();
+    if (outcome === 'timeout') await worker.process.kill();
   }
 
   async function request(worker: Worker, method: string, params: object, frame: number): Promise<ProcessResult> {
     const operator = worker.info.spec.name;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ctx.timeoutMs)));
-    // Closing the session does not wait for calls in flight (a watching source may never answer): its
-    // operators are shut down next. When the run fails elsewhere or is abandoned, the call is cancelled.
-    let onClose!: () => void;
-    const closing = new Promise<'closing'>((resolve) => ctx.signal.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
-    let onAbort!: () => void;
-    const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve('aborted')), { once: true }));
     // the run may have failed between the grant and now: then the call is not sent at all
     signal.throwIfAborted();
+    const timedOut = timeout(ctx.timeoutMs);
+    // Closing the session does not wait for calls in flight (a watching source may never answer): its
+    // operators are shut down next. When the run fails elsewhere or is abandoned, the call is cancelled.
+    const closing = whenAborted(ctx.signal, 'closing' as const);
+    const aborted = whenAborted(signal, 'aborted' as const);
     const answer = call<ProcessResult>(worker.channel, method, params);
     try {
-      const outcome = await Promise.race([answer, timedOut, closing, aborted]);
+      const outcome = await Promise.race([answer, timedOut.promise, closing.promise, aborted.promise]);
       if (outcome === 'closing') throw ctx.signal.reason;
       if (outcome === 'aborted') {
         await cancelCall(worker, answer);
@@ -183,9 +180,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       const detail = exit ? `${describeExit(exit)} while processing` : `lost its connection: ${(error as Error).message}`;
       throw new RunError({ node: worker.node, operator, frame, detail, log: worker.process.logTail() });
     } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onClose);
-      signal.removeEventListener('abort', onAbort);
+      timedOut.cancel();
+      closing.cancel();
+      aborted.cancel();
     }
   }
 
@@ -203,12 +200,10 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     let frame = 0;
     /** a source stopped by the frame limit before its stream ended: its frames are not a complete result */
     let cut = false;
-    /** the limit each granted slot may be grown to by the operator itself */
-    const limits = new Map<Slot, number>();
 
     const malformed = (port: string, detail: string) => new RunError({ node: id, operator, frame, detail: `sent a malformed frame on output "${port}": ${detail}` });
 
-    async function publish(result: ProcessResult, granted: Map<string, Slot>): Promise<void> {
+    async function publish(result: ProcessResult, granted: Map<string, Slot>, grants: Record<string, SlotGrant>): Promise<void> {
       const unknown = Object.keys(result.outputs).find((p) => !granted.has(p));
       if (unknown) throw malformed(unknown, 'no such output port');
       for (const [port, slot] of granted) {
@@ -223,7 +218,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         try {
           if (ref.slot === slot.name && Number.isSafeInteger(ref.size)) {
             try {
-              ring.adopt(slot, ref.size, limits.get(slot)!);
+              ring.adopt(slot, ref.size, grants[port].limit!);
             } catch (error) {
               throw malformed(port, (error as Error).message);
             }
@@ -254,12 +249,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     async function callAndPublish(method: string, params: Record<string, unknown>): Promise<boolean> {
       const granted = new Map<string, Slot>();
       for (const port of outputPorts) granted.set(port, await pool.ring(id, port).grant(signal));
-      limits.clear();
       const grants: Record<string, SlotGrant> = {};
-      for (const [port, slot] of granted) {
-        limits.set(slot, pool.ring(id, port).limitFor(slot));
-        grants[port] = { slot: slot.name, size: slot.size, limit: limits.get(slot) };
-      }
+      for (const [port, slot] of granted) grants[port] = { slot: slot.name, size: slot.size, limit: pool.ring(id, port).limitFor(slot) };
       const t0 = performance.now();
       let result: ProcessResult;
       try {
@@ -274,7 +265,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       durations.push(performance.now() - t0);
       report.ms += durations[durations.length - 1];
       const produced = Object.keys(result.outputs).length > 0;
-      await publish(result, granted);
+      await publish(result, granted, grants);
       if (produced || method === METHODS.process) {
         frame++;
         report.frames = frame;
@@ -358,8 +349,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   const finished = Promise.all(plan.execute.map((id) => executeNode(id).catch(fail)));
   // The first failure ends the run at once; the other nodes' calls are cancelled meanwhile, and the slots
   // are reset only once every call has answered or its operator was stopped (the next run waits for that).
-  const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-  await Promise.race([finished, aborted]);
+  const aborted = whenAborted(signal, undefined);
+  await Promise.race([finished, aborted.promise]);
+  aborted.cancel();
   if (signal.aborted) {
     ctx.onCleanup(
       finished

@@ -7,6 +7,7 @@ import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { call, ERRORS, METHODS, openChannel, PROTOCOL_VERSION, type AllocateParams, type Channel, type HelloParams, type HelloResult, type SlotGrant } from '@emflow/sdk';
 import { describeExit, type ExitInfo, type OperatorInfo, type OperatorProcess, type Runtime, type SessionPaths } from '../runtime/runtime.js';
 import { RunError } from './errors.js';
+import { timeout } from './waits.js';
 
 export interface Worker {
   node: string;
@@ -86,12 +87,6 @@ export class ControlServer {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function timeout(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
-  let timer: NodeJS.Timeout;
-  const promise = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  return { promise, cancel: () => clearTimeout(timer) };
 }
 
 /** Start an operator for a node and wait for its hello. Fails with the operator's output when it exits or stays silent. */

@@ -125,7 +125,7 @@ export async function serveOperator(definition: OperatorDefinition, options: Hos
     const refs: Record<string, SlotRef> = Object.create(null);
     for (const [port, frame] of Object.entries(outputs as Outputs)) {
       if (frame === undefined || call.revoked) continue;
-      const portSpec = Object.hasOwn(spec.outputs, port) ? spec.outputs[port] : undefined;
+      const portSpec = own(spec.outputs, port);
       if (!portSpec) throw new TypeError(`${spec.name}: returned unknown output port "${port}" (ports: ${Object.keys(spec.outputs).join(', ')})`);
       const kind = (frame as { kind?: unknown })?.kind;
       if (kind !== 'ndarray' && kind !== 'table' && kind !== 'json') {
