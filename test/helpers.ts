@@ -4,8 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
-import { openSession, type Session, type SessionOptions } from '@emflow/engine';
 import { NDArray, npyHeader, type DType, type TypedArray } from '@emflow/sdk';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -150,20 +148,4 @@ export function edgeCases(dtype: DType, shape: readonly number[]): NDArray {
   const fill = dtype === 'float16' ? halves : values.map((v) => (dtype.startsWith('float') || Number.isFinite(v) ? v : 0));
   for (let i = 0; i < array.size; i++) (array.data as TypedArray)[i] = fill[i % fill.length];
   return array;
-}
-
-/** `open(document, options)` for a test file: every session it opens is closed after each test and checked for leaks. */
-export function sessionOpener(): (document: object, options?: Partial<SessionOptions>) => Promise<Session> {
-  const sessions: Session[] = [];
-  afterEach(async () => {
-    for (const s of sessions.splice(0)) {
-      await s.close();
-      await expectNoLeaks(s.paths.dir);
-    }
-  });
-  return async (document, options = {}) => {
-    const session = await openSession({ pipeline: document, operatorDirs, ...options });
-    sessions.push(session);
-    return session;
-  };
 }

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RunError, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { expectNoLeaks, pipeline, processesOf, referenceStats, root, sessionOpener, type NodeSketch } from './helpers.js';
+import { expectNoLeaks, pipeline, processesOf, referenceStats, root, type NodeSketch } from './helpers.js';
+import { sessionOpener } from './sessions.js';
 
 const open = sessionOpener();
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-load-'));

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@emflow/engine';
 import type { JsonFrame, NDArray } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { pipeline, processesOf, referenceStats, sessionOpener } from './helpers.js';
+import { pipeline, processesOf, referenceStats } from './helpers.js';
+import { sessionOpener } from './sessions.js';
 
 const open = sessionOpener();
 
