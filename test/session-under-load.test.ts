@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunError, type Session } from '@emflow/engine';
+import { RunError, RunStopped, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
 import { expectNoLeaks, pipeline, processesOf, referenceStats, root, type NodeSketch } from './helpers.js';
@@ -153,6 +153,37 @@ describe('setParams during a run', () => {
     expectStd(session, 20, 50);
     // abandoned calls were cancelled, not killed: the same operator processes serve on
     expect(processesOf(session.paths.dir).sort()).toEqual(pids);
+  });
+});
+
+describe('stop() during a run', () => {
+  it('ends a stream at once with RunStopped, keeps the operators warm, and the next run completes', async () => {
+    const session = await open(
+      pipeline(
+        [
+          { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 48, count: 40, seed: 3 } },
+          { id: 'slow', operator: 'test-slow', params: { ms: 25 } },
+          { id: 'stats', operator: 'stats' },
+        ],
+        ['src.image->slow.image', 'slow.image->stats.image'],
+      ),
+    );
+    const pids = processesOf(session.paths.dir).sort();
+    expect(session.stop()).toBe(false);
+    let stoppedAt = 0;
+    session.on('node', ({ node, frames }) => {
+      if (node === 'slow' && frames === 3 && !stoppedAt) {
+        stoppedAt = performance.now();
+        expect(session.stop()).toBe(true);
+      }
+    });
+    await expect(session.run()).rejects.toBeInstanceOf(RunStopped);
+    // far from the 40 × 25 ms the stream would have taken
+    expect(performance.now() - stoppedAt).toBeLessThan(500);
+    expect(processesOf(session.paths.dir).sort()).toEqual(pids);
+    const report = await session.run({ frames: 5 });
+    expect(report.nodes.stats.frames).toBe(5);
+    expect(statsOf(session)[4].std).toBeCloseTo(referenceStats(synthesize('noise', 64, 48, 3, 4)).std, 6);
   });
 });
 

@@ -7,7 +7,7 @@ import type { Runtime } from './runtime/runtime.js';
 import type { Problem } from './validate/problems.js';
 import type { PathRoots } from './validate/roots.js';
 
-export { openSession, Session, type SessionOptions, type RunOptions, type SessionEvents } from './session/session.js';
+export { openSession, Session, RunStopped, type SessionOptions, type RunOptions, type SessionEvents } from './session/session.js';
 export type { RunReport, NodeReport, NodeState, FrameEvent } from './session/run.js';
 export { RunError, type RunFailure } from './session/errors.js';
 export { ValidationError, formatProblems, type Problem } from './validate/problems.js';

@@ -53,6 +53,14 @@ class Superseded extends Error {
   override name = 'Superseded';
 }
 
+/** How run() rejects when stop() ended the run. */
+export class RunStopped extends Error {
+  override name = 'RunStopped';
+  constructor() {
+    super('the run was stopped');
+  }
+}
+
 export interface RunOptions {
   /** stop every source after this many frames */
   frames?: number;
@@ -99,6 +107,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private active?: Promise<RunReport>;
   /** aborts the execution in progress when params change under it */
   private retune?: AbortController;
+  /** stop() was called during the run in progress */
+  private stopping = false;
   private lastChange = 0;
   /** cleanup of a failed or abandoned execution: the next one waits for it */
   private cleanup: Promise<void> = Promise.resolve();
@@ -227,7 +237,19 @@ export class Session extends EventEmitter<SessionEvents> {
     } finally {
       this.active = undefined;
       this.retune = undefined;
+      this.stopping = false;
     }
+  }
+
+  /**
+   * End the run in progress, as a failure would: calls in flight are cancelled, operators stay warm, and run()
+   * rejects with RunStopped. Entries of nodes that finished stay in the cache. False when no run is in progress.
+   */
+  stop(): boolean {
+    if (!this.active) return false;
+    this.stopping = true;
+    this.retune?.abort(new RunStopped());
+    return true;
   }
 
   private async runUntilSettled(options: RunOptions): Promise<RunReport> {
@@ -235,12 +257,14 @@ export class Session extends EventEmitter<SessionEvents> {
       await this.cleanup;
       if (restarts) await this.quietParams();
       this.closing.signal.throwIfAborted();
+      if (this.stopping) throw new RunStopped();
       this.retune = new AbortController();
       try {
         const report = await this.execute(options, this.retune.signal);
         return { ...report, restarts };
       } catch (error) {
         if (this.closing.signal.aborted) throw this.closing.signal.reason;
+        if (this.stopping) throw new RunStopped();
         if (!(error instanceof Superseded)) throw error;
       }
     }
