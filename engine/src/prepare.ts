@@ -49,7 +49,8 @@ export function documentOperatorDirs(document: unknown, baseDir: string, roots?:
 
 export async function preparePipeline(document: unknown, options: PrepareOptions): Promise<PreparedPipeline> {
   const { runtime: given = 'process', baseDir, roots } = options;
-  const own = typeof given === 'object' ? { dirs: [], problems: [] } : documentOperatorDirs(document, baseDir, roots);
+  // a Runtime given decides its operators alone; with roots, a document naming folders is still told so
+  const own = typeof given === 'object' && !roots ? { dirs: [], problems: [] } : documentOperatorDirs(document, baseDir, roots);
   // loaded when needed: the docker client is not, to check a document against a runtime someone made
   const runtime = typeof given === 'object' ? given : (await import('./runtime/index.js')).createRuntime(given, { operatorDirs: [...(options.operatorDirs ?? []), ...own.dirs] });
   const catalog = await runtime.catalog();

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   operators: async () => (await import('./commands/operators.js')).operatorsCommand,
   build: async () => (await import('./commands/build.js')).buildCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
 };
 const asked = process.argv[2];
 const registers = await Promise.all(Object.hasOwn(COMMANDS, asked) ? [COMMANDS[asked]()] : Object.values(COMMANDS).map((load) => load()));
