@@ -1,4 +1,26 @@
 import { createApp } from 'vue';
+import '@vue-flow/core/dist/style.css';
+import '@vue-flow/core/dist/theme-default.css';
+import '@vue-flow/controls/dist/style.css';
+import '@vue-flow/minimap/dist/style.css';
+import './style.css';
+import type { PipelineDocument } from '@emflow/engine/protocol';
 import App from './App.vue';
+import { EDITOR, createEditor } from './state/editor';
 
-createApp(App).mount('#app');
+declare global {
+  interface Window {
+    /** for browser tests and users' scripts */
+    __emflow: { document(): PipelineDocument; lastDisplayAt: Record<string, number> };
+  }
+}
+
+const editor = createEditor();
+window.__emflow = {
+  // a copy: scripts must not change the editor's document behind its back
+  document: () => JSON.parse(JSON.stringify(editor.docs.doc.value)) as PipelineDocument,
+  lastDisplayAt: editor.displays.lastDisplayAt,
+};
+
+createApp(App).provide(EDITOR, editor).mount('#app');
+void editor.start();

@@ -1,0 +1,175 @@
+// The tab's session on the server (JSON-RPC over the websocket): open and run, stop, instant re-tune of params,
+// node states, run progress and operator logs.
+import type { NodeStateNotification, PipelineDocument, Problem, RunProgress } from '@emflow/engine/protocol';
+import { computed, ref, shallowReactive, shallowRef, watch } from 'vue';
+import { NOT_CONNECTED, RPC_ERRORS, RpcError, type ConnectionState, type RpcClient } from '../api/rpc';
+import { own, setParam, withOwn } from '../model/document';
+import type { DocumentStore } from '../model/document-store';
+import { acceptableValue } from '../model/fields';
+import { locateProblems, type LocatedProblem } from '../model/problems';
+import { paramChanges, structureKey } from '../model/session-plan';
+import type { Catalog } from './catalog';
+import type { Displays } from './displays';
+
+export interface LogEntry {
+  seq: number;
+  time: number;
+  node: string;
+  stream: 'stdout' | 'stderr' | 'error';
+  line: string;
+}
+
+const MAX_LOG_LINES = 5000;
+
+interface OpenSession {
+  id: string;
+  structure: string;
+  /** the document as the session knows it: opened with, plus the params sent since */
+  sent: PipelineDocument;
+  /** a param was cleared: setParams cannot express that, so the next run opens again */
+  stale: boolean;
+}
+
+export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Catalog, displays: Displays) {
+  const connection = ref<ConnectionState>({ status: 'connecting' });
+  const session = shallowRef<OpenSession>();
+  const nodeStates = shallowReactive(new Map<string, NodeStateNotification>());
+  const progress = shallowRef<RunProgress>();
+  const requested = ref(false);
+  const running = computed(() => requested.value || progress.value?.state === 'running');
+  const logs = shallowRef<LogEntry[]>([]);
+  const problems = shallowRef<LocatedProblem[]>([]);
+  const notice = ref<string>();
+  let seq = 0;
+
+  function log(node: string, stream: LogEntry['stream'], line: string) {
+    const next = logs.value.length >= MAX_LOG_LINES ? logs.value.slice(-MAX_LOG_LINES + 1) : logs.value.slice();
+    next.push({ seq: seq++, time: Date.now(), node, stream, line });
+    logs.value = next;
+  }
+
+  function fail(e: unknown, doc: PipelineDocument) {
+    const error = e instanceof RpcError ? e : new RpcError(0, (e as Error).message);
+    const data = (error.data ?? {}) as { problems?: Problem[]; node?: string };
+    if (error.code === RPC_ERRORS.invalid && data.problems) {
+      problems.value = locateProblems(data.problems, doc);
+      notice.value = `${data.problems.length} problem${data.problems.length === 1 ? '' : 's'}: see Problems`;
+    } else if (error.code === RPC_ERRORS.stopped) {
+      notice.value = 'stopped';
+    } else if (error.code === RPC_ERRORS.runFailed) {
+      // the failure itself arrives as run.progress and node.state; this only names it when they did not
+      notice.value = data.node ? `${data.node}: ${error.message}` : error.message;
+    } else if (error.code === RPC_ERRORS.noSession) {
+      session.value = undefined;
+      notice.value = 'the session was closed: run again';
+    } else {
+      notice.value = error.code === NOT_CONNECTED ? error.message : `server error: ${error.message}`;
+    }
+  }
+
+  async function open(doc: PipelineDocument) {
+    session.value = undefined;
+    displays.setLive(false);
+    displays.clear();
+    nodeStates.clear();
+    const { session: id } = await rpc.request('session.open', { document: doc });
+    session.value = { id, structure: structureKey(doc), sent: doc, stale: false };
+    displays.setLive(true);
+    // params edited while the session was opening; the run that follows uses them
+    retune(docs.doc.value, false);
+  }
+
+  /** Run: open first when there is no session or the document changed in more than params. */
+  async function run() {
+    const doc = docs.doc.value;
+    problems.value = [];
+    notice.value = undefined;
+    requested.value = true;
+    try {
+      const s = session.value;
+      if (!s || s.stale || structureKey(doc) !== s.structure) await open(doc);
+      await rpc.request('session.run', {});
+    } catch (e) {
+      fail(e, doc);
+    } finally {
+      requested.value = false;
+    }
+  }
+
+  async function stop() {
+    try {
+      await rpc.request('session.stop', {});
+    } catch (e) {
+      fail(e, docs.doc.value);
+    }
+  }
+
+  /** Send params that changed since the session last heard of them: valid values only, the latest wins on the server. */
+  function retune(doc: PipelineDocument, rerun = true) {
+    const s = session.value;
+    if (!s || s.stale || structureKey(doc) !== s.structure) return;
+    let sent = s.sent;
+    let stale = false;
+    for (const change of paramChanges(s.sent, doc)) {
+      if (change.cleared.length) stale = true;
+      const spec = catalog.specs.value.get(doc.nodes.find((n) => n.id === change.node)!.operator);
+      let params: Record<string, unknown> = {};
+      for (const [name, value] of change.set) {
+        const paramSpec = own(spec?.params, name);
+        if (!paramSpec || !acceptableValue(paramSpec, value)) continue;
+        params = withOwn(params, name, value);
+        sent = setParam(sent, change.node, name, value);
+      }
+      if (Object.keys(params).length === 0) continue;
+      rpc.request('session.setParams', { node: change.node, params, ...(rerun ? {} : { rerun: false }) }).catch((e) => fail(e, doc));
+    }
+    session.value = { ...s, sent, stale };
+  }
+
+  watch(docs.doc, (doc) => retune(doc));
+
+  rpc.onState((state) => {
+    if (state.status !== 'open' && connection.value.status === 'open') {
+      // the server's session belongs to the socket: it is gone with it
+      session.value = undefined;
+      displays.setLive(false);
+      progress.value = undefined;
+    }
+    connection.value = state;
+  });
+  rpc.on('node.state', (n) => {
+    nodeStates.set(n.node, n);
+    if (n.state === 'failed' && n.message) log(n.node, 'error', n.message);
+  });
+  rpc.on('run.progress', (p) => {
+    progress.value = p;
+    if (p.state !== 'failed' || !p.error) return;
+    const node = p.error.node;
+    if (node !== undefined && nodeStates.get(node)?.state !== 'failed') {
+      nodeStates.set(node, { run: p.run, node, state: 'failed', frames: nodeStates.get(node)?.frames ?? 0, message: p.error.message });
+      log(node, 'error', p.error.message);
+    } else if (node === undefined) log('', 'error', p.error.message);
+    if (p.error.problems) problems.value = locateProblems(p.error.problems, session.value?.sent ?? docs.doc.value);
+  });
+  rpc.on('log', (l) => log(l.node, l.stream, l.line));
+  rpc.on('problems', ({ problems: found }) => {
+    problems.value = locateProblems(found, session.value?.sent ?? docs.doc.value);
+  });
+  rpc.onBinary((data) => displays.receive(data));
+
+  return {
+    connection,
+    session,
+    nodeStates,
+    progress,
+    running,
+    logs,
+    problems,
+    notice,
+    run,
+    stop,
+    clearLogs: () => (logs.value = []),
+  };
+}
+
+export type Session = ReturnType<typeof createSession>;
