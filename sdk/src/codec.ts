@@ -133,7 +133,30 @@ function tableOfFrame(frame: TableFrame | JsonFrame): Table {
   }
   const merged = new Map([...frame.table.schema.metadata, ...schemaMetadata('table', frame.meta)]);
   const schema = new Schema(frame.table.schema.fields, merged);
-  return new Table(schema, frame.table.batches.map((b) => new RecordBatch(schema, b.data)));
+  return new Table(schema, frame.table.batches.map((b) => new RecordBatch(schema, withSeparateBuffers(b.data))));
+}
+
+type Buffers = [Uint8Array | Int32Array | undefined, ArrayBufferView | undefined, Uint8Array | undefined, Int8Array | undefined];
+
+/**
+ * The batch with no two columns' buffers overlapping in memory. apache-arrow's IPC writer writes overlapping
+ * views (e.g. columns `edges.subarray(0, n)` and `edges.subarray(1)`) as one region and then a body shorter than
+ * its header says; a column that overlaps one before it is copied.
+ */
+function withSeparateBuffers(batch: Data<Struct>): Data<Struct> {
+  const seen: { buffer: ArrayBufferLike; start: number; end: number }[] = [];
+  const overlaps = (view: ArrayBufferView) => seen.some((r) => r.buffer === view.buffer && view.byteOffset < r.end && r.start < view.byteOffset + view.byteLength);
+  const visit = (data: Data): Data => {
+    const buffers = [data.valueOffsets, data.values, data.nullBitmap, data.typeIds] as unknown as Buffers;
+    const views = buffers.filter((b): b is NonNullable<typeof b> => b !== undefined && b.byteLength > 0);
+    const copy = views.some(overlaps);
+    const own = copy ? (buffers.map((b) => (b === undefined ? undefined : (b as Uint8Array).slice())) as Buffers) : buffers;
+    for (const view of own) if (view && view.byteLength) seen.push({ buffer: view.buffer, start: view.byteOffset, end: view.byteOffset + view.byteLength });
+    const children = data.children.map(visit);
+    if (!copy && children.every((c, i) => c === data.children[i])) return data;
+    return data.clone(data.type, data.offset, data.length, data.nullCount, own as never, children);
+  };
+  return visit(batch) as Data<Struct>;
 }
 
 /** Encode any frame into `target`; undefined when it does not fit. */
