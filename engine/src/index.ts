@@ -40,3 +40,5 @@ export { resolvePathParams, pathParams } from './path-params.js';
 export { DockerRuntime, connectDocker } from './runtime/docker.js';
 export { ProcessRuntime } from './runtime/process.js';
 export { buildImages, operatorTag } from './build/images.js';
+export { createEditorServer, type EditorServerOptions } from './server/app.js';
+export { accessPolicy, type AccessPolicy } from './server/security.js';

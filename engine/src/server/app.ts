@@ -11,7 +11,7 @@ import { InputFileError, parseJsonDocument } from '../pipeline-file.js';
 import { preparePipeline } from '../prepare.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { PathRoots } from '../validate/roots.js';
-import { DocumentFolder, DocumentNameError } from './documents.js';
+import { DocumentFolder, DocumentNameError, DocumentWriteError } from './documents.js';
 import { listFiles, OutsideRootsError } from './files.js';
 import type { ErrorResponse, HealthResponse, OperatorsResponse, PipelinesResponse, SaveResponse, ValidateResponse } from './protocol.js';
 import { MAX_RPC_MESSAGE_BYTES, serveTab } from './rpc.js';
@@ -48,6 +48,7 @@ function acceptsTable(): OperatorsResponse['accepts'] {
 function statusOf(error: Error): number {
   if (error instanceof DocumentNameError) return 400;
   if (error instanceof OutsideRootsError) return 403;
+  if (error instanceof DocumentWriteError) return 409;
   if (error instanceof InputFileError) return /no such (document|file)/.test(error.message) ? 404 : 400;
   const status = (error as FastifyError).statusCode;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
@@ -67,7 +68,11 @@ export async function createEditorServer(options: EditorServerOptions): Promise<
       { host: request.headers.host, origin: request.headers.origin, authorization: request.headers.authorization, queryToken: typeof query?.token === 'string' ? query.token : undefined },
       api,
     );
-    if (refused) return reply.code(refused.status).send({ error: refused.reason } satisfies ErrorResponse);
+    if (refused) {
+      // a refused websocket upgrade answers and hangs up: the socket is no longer the HTTP server's to close
+      if (request.headers.upgrade) reply.raw.once('finish', () => request.raw.socket?.destroy());
+      return reply.code(refused.status).send({ error: refused.reason } satisfies ErrorResponse);
+    }
     void reply.headers({
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
@@ -77,7 +82,8 @@ export async function createEditorServer(options: EditorServerOptions): Promise<
   });
 
   // documents parsed as pipeline files are: nesting, duplicate keys and __proto__ refused with a clear message
-  app.removeContentTypeParser('application/json');
+  // and nothing but JSON: a form posting text/plain (a cross-site request without preflight) gets 415
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, parseJsonDocument(body as string, 'request body'));

@@ -13,6 +13,11 @@ export class DocumentNameError extends Error {
   override name = 'DocumentNameError';
 }
 
+/** A document that cannot be saved where it is asked to be (a link, a folder, no permission): nothing was written. */
+export class DocumentWriteError extends Error {
+  override name = 'DocumentWriteError';
+}
+
 export interface DocumentEntry {
   name: string;
   title?: string;
@@ -60,7 +65,11 @@ export class DocumentFolder {
   /** Save (replace) a document; written to a temporary file renamed over the old one, never through a link. */
   write(name: string, document: unknown): string {
     const file = documentFileName(name);
-    writeNewFile(join(this.folder, file), Buffer.from(JSON.stringify(document, null, 2) + '\n'), true);
+    try {
+      writeNewFile(join(this.folder, file), Buffer.from(JSON.stringify(document, null, 2) + '\n'), true);
+    } catch (error) {
+      throw new DocumentWriteError(`cannot save ${file}: ${(error as Error).message}`);
+    }
     return file.slice(0, -5);
   }
 }
