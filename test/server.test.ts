@@ -276,7 +276,7 @@ describe('JSON-RPC sessions', () => {
     expect(await run).toMatchObject({ state: 'stopped' });
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(processesOf(sessionDir(session)).sort()).toEqual(pids);
-    const failed = await client.call('session.open', { document: { emflow: 1, name: 'x', nodes: [{ id: 'a', operator: 'no-such-op' }], edges: [] } }).catch((error: unknown) => error);
+    const failed = await client.call('session.open', { document: { emflow: 1, name: 'x', nodes: [{ id: 'a', operator: 'no-such-op', params: {} }], edges: [] } }).catch((error: unknown) => error);
     expect(failed).toMatchObject({ code: -32001, data: { problems: [{ pointer: '/nodes/0/operator' }] } });
     expect(client.of('problems').at(-1)?.problems[0].pointer).toBe('/nodes/0/operator');
     // the failed open closed the previous session first
