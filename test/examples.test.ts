@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSession, type Session } from '@emflow/engine';
 import type { JsonFrame, NDArray, TableFrame } from '@emflow/sdk';
 import { latticePeaks } from '../operators/synthetic/src/patterns.js';
-import { expectNoLeaks, root } from './helpers.js';
+import { expectNoLeaks, readWithNumpy, root } from './helpers.js';
 
 type Stats = { mean: number; std: number; min: number; max: number; sum: number };
 let references: Record<string, { shape?: number[]; stats: Stats[] }>;
@@ -94,5 +94,21 @@ describe('example pipelines', () => {
     }
     // noise of 0.05 on unit peaks limits a position to ~0.04 px RMS per axis
     expect(Math.sqrt(squares / truth.length)).toBeLessThan(0.08);
+  });
+
+  it('micrograph-explorer: its displays get the blurred micrograph, a histogram of all its pixels, and the brightest particles first', async () => {
+    const session = await runExample('micrograph-explorer');
+    opened.push(session);
+    const [micrograph] = readWithNumpy(join(root, 'data/micrographs/mic-000.mrc'));
+    const [view] = session.outputs('view', 'view') as NDArray[];
+    expect(view.shape).toEqual(micrograph.shape.slice(-2));
+    const { table: histogram } = session.outputs('histogram-plot', 'plot')[0] as TableFrame;
+    expect(histogram.schema.fields.map((f) => f.name)).toEqual(['bin_start', 'count']);
+    expect(Array.from(histogram.getChild('count')!.toArray() as Float64Array).reduce((a, b) => a + b, 0)).toBe(view.size);
+    const { table: particles } = session.outputs('particle-table', 'table')[0] as TableFrame;
+    const heights = Array.from(particles.getChild('height')!.toArray() as Float64Array);
+    expect(heights.length).toBeGreaterThan(0);
+    expect(heights.length).toBeLessThanOrEqual(100);
+    expect(heights).toEqual([...heights].sort((a, b) => b - a));
   });
 });

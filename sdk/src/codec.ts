@@ -152,8 +152,10 @@ function withSeparateBuffers(batch: Data<Struct>): Data<Struct> {
     const copy = views.some(overlaps);
     const own = copy ? (buffers.map((b) => (b === undefined ? undefined : (b as Uint8Array).slice())) as Buffers) : buffers;
     for (const view of own) if (view && view.byteLength) seen.push({ buffer: view.buffer, start: view.byteOffset, end: view.byteOffset + view.byteLength });
-    const children = data.children.map(visit);
-    if (!copy && children.every((c, i) => c === data.children[i])) return data;
+    // a Data without children may leave the field undefined
+    const given: Data[] = data.children ?? [];
+    const children = given.map(visit);
+    if (!copy && children.every((c, i) => c === given[i])) return data;
     return data.clone(data.type, data.offset, data.length, data.nullCount, own as never, children);
   };
   return visit(batch) as Data<Struct>;
