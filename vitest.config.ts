@@ -1,13 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
-// Fast and real-component tests alike run against the compiled packages (`npm test` builds first).
+// Fast and real-component tests alike run against the compiled packages (`npm test` builds first); the web
+// editor's tests are a project of their own (Vue components in happy-dom: ui/vitest.config.ts).
 export default defineConfig({
   test: {
-    include: ['sdk/test/**/*.test.ts', 'formats/test/**/*.test.ts', 'engine/test/**/*.test.ts', 'operators/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-    // test/docker needs a daemon and built images: its own config (npm run test:docker)
-    exclude: ['**/node_modules/**', '**/dist/**', 'test/docker/**'],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['sdk/test/**/*.test.ts', 'formats/test/**/*.test.ts', 'engine/test/**/*.test.ts', 'operators/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          // test/docker needs a daemon and built images: its own config (npm run test:docker)
+          exclude: ['**/node_modules/**', '**/dist/**', 'test/docker/**'],
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      'ui/vitest.config.ts',
+    ],
   },
 });
