@@ -6,6 +6,7 @@ import '@vue-flow/minimap/dist/style.css';
 import './style.css';
 import type { PipelineDocument } from '@emflow/engine/protocol';
 import App from './App.vue';
+import { BASE_FOLDER } from './components/keys';
 import { EDITOR, createEditor } from './state/editor';
 
 declare global {
@@ -22,5 +23,5 @@ window.__emflow = {
   lastDisplayAt: editor.displays.lastDisplayAt,
 };
 
-createApp(App).provide(EDITOR, editor).mount('#app');
+createApp(App).provide(EDITOR, editor).provide(BASE_FOLDER, editor.folder).mount('#app');
 void editor.start();

@@ -3,11 +3,13 @@ import type { FilesResponse, OperatorSpec } from '@emflow/engine/protocol';
 import { flushPromises, mount } from '@vue/test-utils';
 import { describe, expect, it } from 'vitest';
 import Inspector from '../src/components/Inspector.vue';
-import { LIST_FILES } from '../src/components/keys';
+import { BASE_FOLDER, LIST_FILES } from '../src/components/keys';
 import ParamField from '../src/components/ParamField.vue';
 import { defaultParams } from '../src/model/document';
 import { acceptableValue, deriveField, deriveFields, parseNumberInput, type Field, type ParamSpec } from '../src/model/fields';
+import { relativeTo, resolvePath } from '../src/model/paths';
 import type { LocatedProblem } from '../src/model/problems';
+import { ref } from 'vue';
 import { realSpec, realSpecs } from './real-specs';
 
 const param = (operator: string, name: string): ParamSpec => {
@@ -16,8 +18,12 @@ const param = (operator: string, name: string): ParamSpec => {
   return p;
 };
 const field = (operator: string, name: string) => deriveField(name, param(operator, name));
-const mountField = (f: Field, value: unknown, problems: string[] = [], files?: (path?: string) => Promise<FilesResponse>) =>
-  mount(ParamField, { props: { field: f, value, problems }, global: { provide: files ? { [LIST_FILES as symbol]: files } : {} }, attachTo: document.body });
+const mountField = (f: Field, value: unknown, problems: string[] = [], files?: (path?: string) => Promise<FilesResponse>, base?: string) =>
+  mount(ParamField, {
+    props: { field: f, value, problems },
+    global: { provide: { ...(files && { [LIST_FILES as symbol]: files }), ...(base && { [BASE_FOLDER as symbol]: ref(base) }) } },
+    attachTo: document.body,
+  });
 
 describe('form derivation from the shipped specs', () => {
   const all = realSpecs().flatMap((spec) => Object.entries(spec.params ?? {}).map(([name, p]) => ({ operator: spec.name, name, p })));
@@ -204,6 +210,25 @@ describe('ParamField', () => {
     expect(asked).toEqual([undefined, '/data']);
     expect(w.emitted('update')).toEqual([['/data/map.mrc', true]]);
     expect(w.find('[data-testid="file-picker"]').exists()).toBe(false);
+  });
+
+  it('relative paths open their folder against the served folder, and files inside it are chosen relative to it', async () => {
+    expect(resolvePath('/srv/pipelines', '../data/./a.mrc')).toBe('/srv/data/a.mrc');
+    expect(resolvePath('/srv/pipelines', '/abs/b.mrc')).toBe('/abs/b.mrc');
+    expect(relativeTo('/srv/pipelines', '/srv/pipelines/raw/c.mrc')).toBe('raw/c.mrc');
+    expect(relativeTo('/srv/pipelines', '/srv/pipelines-old/c.mrc')).toBe('/srv/pipelines-old/c.mrc');
+
+    const asked: (string | undefined)[] = [];
+    const files = async (path?: string): Promise<FilesResponse> => {
+      asked.push(path);
+      return { path, parent: '/srv', entries: [{ name: 'c.mrc', path: `${path}/c.mrc`, kind: 'file' }], roots: { read: ['/srv'], write: [] } };
+    };
+    const w = mountField(field('mrc-reader', 'path'), 'raw/old.mrc', [], files, '/srv/pipelines');
+    await w.find('[data-testid="param-path-browse"]').trigger('click');
+    await flushPromises();
+    await w.find('[data-testid="file-entry"]').trigger('click');
+    expect(asked).toEqual(['/srv/pipelines/raw']);
+    expect(w.emitted('update')).toEqual([['raw/c.mrc', true]]);
   });
 
   it('a write path takes a new file name typed in the folder shown', async () => {

@@ -93,6 +93,28 @@ describe('Run', () => {
   });
 });
 
+describe('documents', () => {
+  it('another document closes the session and clears node states; its Run opens anew, never a re-tune', async () => {
+    await runOnce(true);
+    socket.notify('node.state', { run: 1, node: 'src', state: 'done', frames: 2 });
+    const other = { ...pipeline(), nodes: pipeline().nodes.map((n) => (n.id === 'blur' ? { ...n, params: { sigma: 9 } } : n)) };
+    editor.upload(JSON.stringify(other), 'other.json');
+    await settle();
+    expect(socket.methods()).toEqual(['session.open', 'session.run', 'session.close']);
+    expect(editor.session.nodeStates.size).toBe(0);
+    await runOnce(true);
+    expect(socket.methods().slice(3)).toEqual(['session.open', 'session.run']);
+  });
+
+  it('says plainly why an upload is not a document', () => {
+    editor.upload('{"emflow": 1, "nodes": [', 'broken.json');
+    expect(editor.notice.value).toMatch(/^broken\.json is not JSON: /);
+    editor.upload('{"emflow": 2, "nodes": []}', 'v2.json');
+    expect(editor.notice.value).toBe('v2.json: not a pipeline document: "emflow" must be 1, got 2');
+    expect(editor.docs.fileName.value).toBe('blur-view');
+  });
+});
+
 describe('instant re-tune', () => {
   it('sends every change of a param of an open session at once, valid values only, nothing before a session', async () => {
     editor.setNodeParam('blur', 'sigma', 4, true);

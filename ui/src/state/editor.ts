@@ -20,6 +20,8 @@ export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socke
   const session = createSession(rpc, docs, catalog, displays);
   /** a short message for the toolbar: what went wrong opening, saving or uploading */
   const notice = ref<string>();
+  /** the served folder (documents live there; relative file params resolve against it) */
+  const folder = ref<string>();
   const types = computed(() => outputTypes(docs.doc.value, catalog.specs.value));
   const allProblems = computed(() => [...validation.problems.value, ...session.problems.value]);
   const problemIndex = computed(() => indexLocated(allProblems.value));
@@ -65,6 +67,7 @@ export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socke
   const setDocumentMeta = (meta: { name?: string; description?: string }) => docs.edit((doc) => setMeta(doc, meta), `meta:${Object.keys(meta).join()}`);
 
   function show(doc: PipelineDocument, fileName?: string) {
+    session.forget();
     docs.load(doc, fileName);
     session.problems.value = [];
     say(undefined);
@@ -111,7 +114,8 @@ export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socke
     validation.schedule();
     await catalog.load();
     try {
-      const { initial } = await rest.pipelines();
+      const { initial, folder: served } = await rest.pipelines();
+      folder.value = served;
       if (initial !== undefined && docs.doc.value.nodes.length === 0) await open(initial);
     } catch (e) {
       say(`pipelines could not be listed: ${(e as Error).message}`);
@@ -127,6 +131,7 @@ export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socke
     displays,
     session,
     notice,
+    folder,
     types,
     allProblems,
     problemIndex,

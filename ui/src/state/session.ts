@@ -128,6 +128,18 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
 
   watch(docs.doc, (doc) => retune(doc));
 
+  /** Another document replaces this one: its session (operators, states, frames) is of no more use. */
+  function forget() {
+    if (session.value) rpc.request('session.close', {}).catch(() => undefined);
+    session.value = undefined;
+    displays.setLive(false);
+    displays.clear();
+    nodeStates.clear();
+    progress.value = undefined;
+    problems.value = [];
+    notice.value = undefined;
+  }
+
   rpc.onState((state) => {
     if (state.status !== 'open' && connection.value.status === 'open') {
       // the server's session belongs to the socket: it is gone with it
@@ -168,6 +180,7 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
     notice,
     run,
     stop,
+    forget,
     clearLogs: () => (logs.value = []),
   };
 }
