@@ -58,7 +58,7 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
       notice.value = 'stopped';
     } else if (error.code === RPC_ERRORS.runFailed) {
       // the failure itself arrives as run.progress and node.state; this only names it when they did not
-      notice.value = data.node ? `${data.node}: ${error.message}` : error.message;
+      if (progress.value?.state !== 'failed') notice.value = data.node ? `${data.node}: ${error.message}` : error.message;
     } else if (error.code === RPC_ERRORS.noSession) {
       session.value = undefined;
       notice.value = 'the session was closed: run again';
