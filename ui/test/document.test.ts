@@ -4,9 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { addNode, loadDocument, moveNodes, removeElements, setParam, edgeKey } from '../src/model/document';
 import { DocumentStore } from '../src/model/document-store';
 import { History } from '../src/model/history';
-import { NODE_ID_PATTERN, uniqueId } from '../src/model/ids';
+import { readFileSync } from 'node:fs';
+import { uniqueId } from '../src/model/ids';
 import { paramChanges, structureKey } from '../src/model/session-plan';
-import { realSpec } from './real-specs';
+import { REPO, realSpec } from './real-specs';
+
+// the id pattern of the engine's own pipeline schema
+const NODE_ID_PATTERN = new RegExp(JSON.parse(readFileSync(`${REPO}/engine/src/schema/pipeline.schema.json`, 'utf8')).definitions.id.pattern);
 
 const blurStats = (): PipelineDocument =>
   loadDocument({

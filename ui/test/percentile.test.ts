@@ -1,7 +1,9 @@
 // Contrast for image panes: percentiles of the received pixels, and the colormaps they are drawn with.
 import { describe, expect, it } from 'vitest';
 import { colormapLut, paint } from '../src/model/colormap';
-import { finiteRange, percentile, percentiles } from '../src/model/percentile';
+import { finiteRange, percentiles } from '../src/model/percentile';
+
+const percentile = (values: ArrayLike<number>, p: number) => percentiles(values, [p])[0];
 
 describe('percentile', () => {
   it('interpolates linearly between closest ranks, like numpy.percentile', () => {

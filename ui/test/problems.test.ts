@@ -2,7 +2,7 @@
 import type { PipelineDocument } from '@emflow/engine/protocol';
 import { describe, expect, it } from 'vitest';
 import { edgeKey } from '../src/model/document';
-import { indexProblems, locateProblems, pointerSegments } from '../src/model/problems';
+import { indexLocated, locateProblems, pointerSegments } from '../src/model/problems';
 
 const doc: PipelineDocument = JSON.parse(`{
   "emflow": 1,
@@ -24,7 +24,8 @@ describe('problem mapping', () => {
   });
 
   it('puts each problem on its node, param, edge or the document, by own keys only', () => {
-    const index = indexProblems(
+    const index = indexLocated(
+      locateProblems(
       [
         { pointer: '/nodes/1/params/sigma', message: 'expected a value >= 0, got -1' },
         { pointer: '/nodes/0/params/toString', message: 'unknown param "toString" of synthetic' },
@@ -34,8 +35,9 @@ describe('problem mapping', () => {
         { pointer: '/edges/9', message: 'an edge that is not there' },
         { pointer: '/nodes/7/operator', message: 'a node that is not there' },
         { pointer: '', message: 'the document is empty' },
-      ],
-      doc,
+        ],
+        doc,
+      ),
     );
     expect([...index.nodes.keys()]).toEqual(['constructor', '__proto__', 'a/b']);
     expect(index.nodes.get('__proto__')!.map((p) => p.message)).toEqual(['unknown param "toString" of synthetic', 'duplicate id']);

@@ -2,7 +2,6 @@
 import type {
   ErrorResponse,
   FilesResponse,
-  HealthResponse,
   OperatorsResponse,
   PipelineDocument,
   PipelinesResponse,
@@ -70,7 +69,6 @@ export const rest = {
   pipeline: (name: string) => call<unknown>('GET', named(name)),
   save: (name: string, doc: PipelineDocument) => call<SaveResponse>('PUT', named(name), doc),
   files: (path?: string) => call<FilesResponse>('GET', path === undefined ? 'files' : `files?path=${encodeURIComponent(path)}`),
-  health: () => call<HealthResponse>('GET', 'health'),
 };
 
 export type Rest = typeof rest;

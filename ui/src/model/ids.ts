@@ -1,5 +1,5 @@
-// Node ids must match the pipeline schema's id pattern; new nodes take their operator's name, made unique.
-export const NODE_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+// Node ids must match the pipeline schema's id pattern (^[A-Za-z_][A-Za-z0-9_-]{0,63}$); new nodes take their
+// operator's name, made unique.
 const MAX_ID = 64;
 
 /** `base` turned into a valid id, then made unique among `taken` with -2, -3 … */

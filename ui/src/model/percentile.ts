@@ -1,11 +1,9 @@
 // Contrast for image panes, computed on the pixels the pane received.
 
-/** The p-th percentile (0–100) of the finite values, linear between closest ranks (numpy.percentile's default); NaN when there is none. */
-export function percentile(values: ArrayLike<number>, p: number): number {
-  return percentiles(values, [p])[0];
-}
-
-/** Several percentiles from one sort. */
+/**
+ * The ps-th percentiles (0–100) of the finite values, from one sort: linear between closest ranks
+ * (numpy.percentile's default); NaN when there is no finite value.
+ */
 export function percentiles(values: ArrayLike<number>, ps: readonly number[]): number[] {
   const all = new Float64Array(values.length);
   let n = 0;

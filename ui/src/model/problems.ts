@@ -75,5 +75,3 @@ export function indexLocated(problems: readonly LocatedProblem[]): ProblemIndex 
   }
   return index;
 }
-
-export const indexProblems = (problems: readonly Problem[], doc: PipelineDocument): ProblemIndex => indexLocated(locateProblems(problems, doc));

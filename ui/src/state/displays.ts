@@ -4,7 +4,7 @@ import { shallowReactive } from 'vue';
 import { decodeDisplayMessage, type DisplayMessage } from '../api/display-decode';
 
 /** frames an image pane keeps for its scrubber */
-export const FRAMES_KEPT = 100;
+const FRAMES_KEPT = 100;
 
 type Configure = (node: string, width: number, height: number) => Promise<unknown>;
 

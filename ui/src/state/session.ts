@@ -184,5 +184,3 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
     clearLogs: () => (logs.value = []),
   };
 }
-
-export type Session = ReturnType<typeof createSession>;

@@ -5,7 +5,7 @@ import { ref, shallowRef, watch } from 'vue';
 import type { DocumentStore } from '../model/document-store';
 import { locateProblems, type LocatedProblem } from '../model/problems';
 
-export const VALIDATE_DELAY_MS = 250;
+const VALIDATE_DELAY_MS = 250;
 
 const withoutPositions = (doc: PipelineDocument) => JSON.stringify({ ...doc, nodes: doc.nodes.map(({ position: _, ...n }) => n) });
 
@@ -44,5 +44,3 @@ export function createValidation(docs: DocumentStore, validate: (doc: PipelineDo
 
   return { problems, pending, error, now: run, schedule };
 }
-
-export type Validation = ReturnType<typeof createValidation>;
