@@ -215,6 +215,12 @@ describe('JSON-RPC sessions', () => {
     const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, b) => a + b, 0) / values.length;
     expect(mean(pixels)).toBeCloseTo(mean(blurred), 5);
     expect(header.min).toBeCloseTo(smallest(blurred), 6);
+    // image-view's own display range: numpy.percentile 1 and 99 of the full-resolution image
+    const file = join(scratch, 'blurred.npy');
+    saveNpy(file, new NDArray(Float32Array.from(blurred), [height, width]));
+    const [p1, p99] = JSON.parse(execFileSync('python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.percentile(np.load(sys.argv[1]).astype(np.float64), [1, 99]).tolist()))', file], { encoding: 'utf8' })) as number[];
+    expect(header.range?.min).toBeCloseTo(p1, 9);
+    expect(header.range?.max).toBeCloseTo(p99, 9);
     expect(header.max).toBeCloseTo(largest(blurred), 6);
     // block (10, 7): the mean of source pixels y 28..31, x 40..43
     let block = 0;

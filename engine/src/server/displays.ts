@@ -78,6 +78,20 @@ export function finiteStats(values: ArrayLike<number>): Stats {
   return n ? { min, max, mean, std: Math.sqrt(m2 / n) } : { min: NaN, max: NaN, mean: NaN, std: NaN };
 }
 
+/** Smallest and largest finite value (NaN for both when there is none): what an image header needs, in one cheap pass. */
+export function finiteRange(values: ArrayLike<number>): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    // false for NaN and ±Infinity
+    if (!(v - v === 0)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return min <= max ? { min, max } : { min: NaN, max: NaN };
+}
+
 /** The 2-D plane of an array that stands for it: itself, or the middle section along each leading axis. */
 export function planeOf(frame: NDArray): { values: ArrayLike<number>; width: number; height: number } | undefined {
   if (frame.rank < 2) return undefined;
@@ -170,9 +184,11 @@ export function displayMessage(view: string, frame: Frame, base: Base, pane: Pan
     const plane = frame.kind === 'ndarray' ? planeOf(frame) : undefined;
     if (!plane) return new Error(`an image display needs a 2-D array, got ${frame.kind === 'ndarray' ? `shape [${frame.shape.join(', ')}]` : `a ${frame.kind} frame`}`);
     const small = downsample(plane.values, plane.width, plane.height, pane.width, pane.height);
-    const { min, max } = finiteStats(plane.values);
+    const { min, max } = finiteRange(plane.values);
+    const meta = (frame as NDArray).meta;
+    const chosen = typeof meta.displayMin === 'number' && typeof meta.displayMax === 'number' ? { range: { min: meta.displayMin, max: meta.displayMax } } : {};
     return {
-      header: { kind: 'image', ...base, width: small.width, height: small.height, source: { width: plane.width, height: plane.height }, dtype: (frame as NDArray).dtype, min, max },
+      header: { kind: 'image', ...base, width: small.width, height: small.height, source: { width: plane.width, height: plane.height }, dtype: (frame as NDArray).dtype, min, max, ...chosen },
       payload: small.data,
     };
   }
@@ -214,7 +230,7 @@ export function peek(frame: Frame): EdgePeek {
   const plane = planeOf(frame);
   if (!plane) return { kind: 'ndarray', dtype: frame.dtype, shape: [...frame.shape], stats };
   const small = downsample(plane.values, plane.width, plane.height, THUMBNAIL, THUMBNAIL);
-  const range = finiteStats(small.data);
+  const range = finiteRange(small.data);
   const scale = range.max > range.min ? 255 / (range.max - range.min) : 0;
   const bytes = Uint8Array.from(small.data, (v) => (Number.isFinite(v) ? Math.round((v - range.min) * scale) : 0));
   return { kind: 'ndarray', dtype: frame.dtype, shape: [...frame.shape], stats, thumbnail: { width: small.width, height: small.height, data: Buffer.from(bytes).toString('base64') } };

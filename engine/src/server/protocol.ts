@@ -188,6 +188,8 @@ export interface ImageDisplay extends DisplayBase {
   /** of the full-resolution frame */
   min: number;
   max: number;
+  /** the display range the operator chose at full resolution (image-view's displayMin/displayMax for its params), when it did */
+  range?: { min: number; max: number };
 }
 
 /** payload: Float64Array columns one after another, each `length` long: x first, then every series */

@@ -52,9 +52,16 @@ interface Display {
 
 const EDITOR_STATE: Record<NodeState, EditorNodeState> = { waiting: 'queued', running: 'running', done: 'done', cached: 'cached', failed: 'failed', cancelled: 'cancelled' };
 
-/** A frame that stays valid after its slot is reused. */
-function copyFrame(frame: Frame): Frame {
-  if (frame.kind === 'ndarray') return new NDArray(frame.data.slice(), frame.shape, structuredClone(frame.meta), frame.dtype);
+/**
+ * A frame that stays valid after its slot is reused. An array is copied into `spare`'s buffer when it fits (a
+ * display replacing its frame reuses the old one's pages: a fresh 16 MiB buffer costs more in page faults than the copy).
+ */
+function copyFrame(frame: Frame, spare?: Frame): Frame {
+  if (frame.kind === 'ndarray') {
+    const reuse = spare?.kind === 'ndarray' && spare.dtype === frame.dtype && spare.data.length === frame.data.length ? spare.data : undefined;
+    reuse?.set(frame.data as never);
+    return new NDArray(reuse ?? frame.data.slice(), frame.shape, structuredClone(frame.meta), frame.dtype);
+  }
   if (frame.kind === 'table') return new TableFrame(tableFromIPC(tableToIPC(frame.table)), structuredClone(frame.meta));
   return frame; // decoded from JSON: already the tab's own
 }
@@ -179,20 +186,22 @@ export class EditorTab {
   private onFrame(run: number, event: FrameEvent): void {
     const display = this.displays.get(event.node);
     if (!display || event.port !== display.port) return;
-    const frame = copyFrame(event.frame);
-    display.frames.set(event.index, { run, frame });
-    display.latest = event.index;
-    for (const index of display.frames.keys()) {
-      if (display.frames.size <= KEPT_FRAMES) break;
-      display.frames.delete(index);
+    // sent straight from the slot, before the copy kept for pixel queries: the pane is not kept waiting
+    this.send(event.node, display, { run, frame: event.frame }, event.index);
+    let spare = display.frames.get(event.index);
+    display.frames.delete(event.index);
+    if (!spare && display.frames.size >= KEPT_FRAMES) {
+      const oldest = display.frames.keys().next().value!;
+      spare = display.frames.get(oldest);
+      display.frames.delete(oldest);
     }
-    this.send(event.node, display, event.index);
+    display.frames.set(event.index, { run, frame: copyFrame(event.frame, spare?.frame) });
+    display.latest = event.index;
   }
 
-  private send(node: string, display: Display, index: number): void {
-    const kept = display.frames.get(index);
-    if (!kept || !this.session) return;
-    const message = displayMessage(display.view, kept.frame, { node, run: kept.run, index, params: this.session.params(node) }, display.pane);
+  private send(node: string, display: Display, { run, frame }: { run: number; frame: Frame }, index: number): void {
+    if (!this.session) return;
+    const message = displayMessage(display.view, frame, { node, run, index, params: this.session.params(node) }, display.pane);
     if (message instanceof Error) {
       this.options.notify('log', { node, stream: 'stderr', line: `display: ${message.message}` });
       return;
@@ -227,7 +236,8 @@ export class EditorTab {
   configure(node: string, width: number, height: number): { ok: true } {
     const display = this.displayOf(node);
     display.pane = { width: Math.min(MAX_PANE, Math.max(1, Math.round(width))), height: Math.min(MAX_PANE, Math.max(1, Math.round(height))) };
-    if (display.latest !== undefined) this.send(node, display, display.latest);
+    const latest = display.latest === undefined ? undefined : display.frames.get(display.latest);
+    if (latest) this.send(node, display, latest, display.latest!);
     return { ok: true };
   }
 
