@@ -1,10 +1,11 @@
 // emflow bench
 import type { Command } from 'commander';
 import { FULL, QUICK, runBench, type BenchReport } from '../../bench/bench.js';
+import type { EditorBench } from '../../bench/editor.js';
 
 const f = (n: number, digits = 2) => n.toFixed(digits);
 
-function table(r: BenchReport): string {
+function table(r: BenchReport & { editor?: EditorBench }): string {
   const mark = (met: boolean) => (met ? 'met' : 'NOT met');
   return [
     `emflow bench  (${r.machine.cpus} cpus, node ${r.machine.node}; medians)`,
@@ -32,6 +33,15 @@ function table(r: BenchReport): string {
           `  hand-off between containers ${f(r.docker.handoff.containersMs, 3)} ms vs processes ${f(r.docker.handoff.processesMs, 3)} ms, ratio ${f(r.docker.handoff.ratio)}  (${r.docker.handoff.target}: ${mark(r.docker.handoff.met)})`,
         ]
       : []),
+    ...(r.editor
+      ? [
+          ``,
+          `editor re-tune: ${r.editor.size}² image, gaussian-blur → image-view, ${r.editor.moves} slider moves in Chromium`,
+          `  slider input → pane drawn   ${f(r.editor.totalMs.median, 1)} ms (p90 ${f(r.editor.totalMs.p90, 1)})`,
+          `  the blur alone              ${f(r.editor.blurMs.median, 1)} ms`,
+          `  beyond the blur             ${f(r.editor.overheadMs.median, 1)} ms (p90 ${f(r.editor.overheadMs.p90, 1)})  (${r.editor.target}: ${mark(r.editor.met)})`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -42,8 +52,11 @@ export function benchCommand(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
-    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean }) => {
-      const report = await runBench(options.quick ? QUICK : FULL, (step) => process.stderr.write(`bench: ${step}…\n`), options.docker);
+    .option('--editor', "also measure the web editor's re-tune latency in Chromium (a repository checkout with chromium installed)")
+    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; editor?: boolean }) => {
+      const say = (step: string) => process.stderr.write(`bench: ${step}…\n`);
+      const bench = await runBench(options.quick ? QUICK : FULL, say, options.docker);
+      const report = options.editor ? { ...bench, editor: await (await import('../../bench/editor.js')).editorBench(options.quick === true, say) } : bench;
       process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : table(report) + '\n');
     });
 }
