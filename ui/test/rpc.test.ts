@@ -30,7 +30,7 @@ describe('RpcClient', () => {
     expect(error).toMatchObject({ code: -32003, message: 'blur failed', data: { node: 'blur' } });
   });
 
-  it('hands notifications (batched too) and binary frames to their handlers, and answers server requests', () => {
+  it('hands notifications (batched too) and binary frames to their handlers, and answers server requests', async () => {
     const rpc = client();
     const states: unknown[] = [];
     const frames: ArrayBuffer[] = [];
@@ -45,6 +45,8 @@ describe('RpcClient', () => {
     socket.notify('toString', {});
     socket.receiveBinary(new ArrayBuffer(8));
     socket.receive({ jsonrpc: '2.0', id: 'x', method: 'ping', params: {} });
+    // the JSON-RPC library handles messages a few promise steps later
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(states).toEqual([
       { run: 1, node: 'a', state: 'running', frames: 0 },
       { run: 1, node: 'b', state: 'done', frames: 2 },

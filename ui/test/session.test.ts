@@ -35,7 +35,10 @@ const rest = {
 let editor: Editor;
 let socket: FakeSocket;
 const settle = async () => {
-  for (let i = 0; i < 5; i++) await nextTick();
+  // the JSON-RPC library settles answers a few promise steps after the message: a macrotask flushes them all
+  if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
+  else await new Promise((resolve) => setTimeout(resolve, 0));
+  await nextTick();
 };
 
 beforeEach(async () => {

@@ -1,5 +1,7 @@
-// A small JSON-RPC 2.0 client over the browser WebSocket (api/ws): requests with typed params and results,
-// server notifications, binary display messages, and reconnection with backoff when the socket drops.
+// JSON-RPC 2.0 (the json-rpc-2.0 library, as on the server) over the browser WebSocket (api/ws): requests with
+// typed params and results, server notifications, binary display messages, and reconnection with backoff when
+// the socket drops.
+import { JSONRPCClient, JSONRPCServer, JSONRPCServerAndClient, type JSONRPCParams } from 'json-rpc-2.0';
 import type { RPC_ERRORS as ProtocolRpcErrors, RpcMethod, RpcMethods, RpcNotifications } from '@emflow/engine/protocol';
 
 // The engine's codes, restated because the ui imports no engine code at runtime; the annotation makes the
@@ -52,9 +54,7 @@ export function socketUrl(token: string | undefined): string {
 
 export class RpcClient {
   private socket?: SocketLike;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: RpcError) => void }>();
-  private readonly notify: Notify = {};
+  private readonly channel: JSONRPCServerAndClient<void, void>;
   private readonly binaryHandlers: ((data: ArrayBuffer) => void)[] = [];
   private readonly stateHandlers: ((state: ConnectionState) => void)[] = [];
   private attempt = 0;
@@ -64,11 +64,25 @@ export class RpcClient {
   constructor(
     private readonly url: string,
     private readonly createSocket: (url: string) => SocketLike = (u) => new WebSocket(u),
-  ) {}
+  ) {
+    this.channel = new JSONRPCServerAndClient(
+      // notifications arrive as method calls without an id; a request for a method not added is answered "not found"
+      new JSONRPCServer({ errorListener: () => undefined }),
+      new JSONRPCClient((payload: unknown) => {
+        if (this.socket?.readyState !== OPEN) return Promise.reject(new Error('not connected to the server'));
+        this.socket.send(JSON.stringify(payload));
+      }),
+      { errorListener: () => undefined },
+    );
+  }
 
   on<N extends keyof RpcNotifications>(method: N, handler: (params: RpcNotifications[N]) => void): void {
-    ((this.notify[method] ??= []) as ((p: RpcNotifications[N]) => void)[]).push(handler);
+    const handlers = (this.handlers[method] ??= []) as ((p: RpcNotifications[N]) => void)[];
+    if (!handlers.length) this.channel.addMethod(method, (params) => void (this.handlers[method] as ((p: unknown) => void)[]).forEach((h) => h(params)));
+    handlers.push(handler);
   }
+
+  private readonly handlers: Notify = {};
 
   onBinary(handler: (data: ArrayBuffer) => void): void {
     this.binaryHandlers.push(handler);
@@ -89,14 +103,15 @@ export class RpcClient {
     this.socket?.close();
   }
 
-  request<M extends RpcMethod>(method: M, params: RpcMethods[M]['params']): Promise<RpcMethods[M]['result']> {
-    const socket = this.socket;
-    if (!socket || socket.readyState !== OPEN) return Promise.reject(new RpcError(NOT_CONNECTED, 'not connected to the server'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-    });
+  async request<M extends RpcMethod>(method: M, params: RpcMethods[M]['params']): Promise<RpcMethods[M]['result']> {
+    if (this.socket?.readyState !== OPEN) throw new RpcError(NOT_CONNECTED, 'not connected to the server');
+    try {
+      return (await this.channel.request(method, params as JSONRPCParams, undefined)) as RpcMethods[M]['result'];
+    } catch (error) {
+      const { code, message, data } = error as { code?: number; message?: string; data?: unknown };
+      // code 0: the library rejected it when the socket closed (rejectAllPendingRequests)
+      throw new RpcError(typeof code === 'number' && code !== 0 ? code : NOT_CONNECTED, message ?? 'error', data);
+    }
   }
 
   private setState(state: ConnectionState) {
@@ -121,8 +136,7 @@ export class RpcClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      for (const { reject } of this.pending.values()) reject(new RpcError(NOT_CONNECTED, 'the connection to the server was lost'));
-      this.pending.clear();
+      this.channel.rejectAllPendingRequests('the connection to the server was lost');
       if (this.stopped) {
         this.setState({ status: 'closed' });
         return;
@@ -140,26 +154,6 @@ export class RpcClient {
     } catch {
       return;
     }
-    for (const m of Array.isArray(message) ? message : [message]) this.dispatch(m as Record<string, unknown>);
-  }
-
-  private dispatch(m: Record<string, unknown>) {
-    if (typeof m !== 'object' || m === null) return;
-    if (typeof m.method === 'string') {
-      if (m.id !== undefined && m.id !== null) {
-        // the server sends no requests today; answer any so that it never waits
-        this.socket?.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: `method not found: ${m.method}` } }));
-        return;
-      }
-      const handlers = Object.hasOwn(this.notify, m.method) ? (this.notify[m.method as keyof Notify] as ((p: unknown) => void)[]) : [];
-      for (const handler of handlers) handler(m.params);
-      return;
-    }
-    const call = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
-    if (!call) return;
-    this.pending.delete(m.id as number);
-    const error = m.error as { code?: number; message?: string; data?: unknown } | undefined;
-    if (error) call.reject(new RpcError(error.code ?? -32603, error.message ?? 'error', error.data));
-    else call.resolve(m.result);
+    void this.channel.receiveAndSend(message as never, undefined, undefined);
   }
 }
