@@ -10,3 +10,4 @@ export { npyHeader, decodeNpy } from './npy.js';
 export { fileKind, openRegularFile, checkRegularFile, NotARegularFileError } from './file-kind.js';
 export * from './axes.js';
 export { localContext, type LocalContext } from './local-context.js';
+export { percentiles, type Counted } from './percentiles.js';

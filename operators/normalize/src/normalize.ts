@@ -2,6 +2,7 @@
  * Intensity normalization. Statistics ignore NaN (numpy's nanmean/nanstd/nanpercentile) and are
  * computed in float64; NaN pixels stay NaN in the output.
  */
+import { percentiles } from '@emflow/sdk';
 
 /**
  * (x − mean) / std with the population std (ddof = 0). A constant image has no spread to scale
@@ -59,81 +60,12 @@ export function percentileInto(src: ArrayLike<number>, dst: Float32Array, low: n
 }
 
 /**
- * The `low` and `high` percentiles (0–100, `low` ≤ `high`) of the non-NaN values, as
- * numpy.nanpercentile computes them (method 'linear', every step in numpy's operation order, so the
- * results agree to the last bit). NaN when there are no values. Uses selection, not a full sort:
- * O(n) instead of O(n log n) on 16-megapixel frames.
+ * The `low` and `high` percentiles (0–100, `low` ≤ `high`) of the non-NaN values, as numpy.nanpercentile computes
+ * them (method 'linear', bit for bit); NaN when there are no values.
  */
 export function nanPercentiles(src: ArrayLike<number>, low: number, high: number): [number, number] {
-  const values = nonNaNCopy(src);
-  const n = values.length;
-  if (n === 0) return [NaN, NaN];
-  const lower = interpolationPoint(n, low);
-  const upper = interpolationPoint(n, high);
-  // Distinct ranks in ascending order: once rank r is in place, values[r + 1, n) holds exactly the
-  // order statistics above it, so each selection searches only there.
-  const ranks = [...new Set([lower.below, lower.above, upper.below, upper.above])].sort((a, b) => a - b);
-  let from = 0;
-  for (const rank of ranks) {
-    selectInPlace(values, rank, from, n);
-    from = rank + 1;
-  }
-  return [lerp(values[lower.below], values[lower.above], lower.gamma), lerp(values[upper.below], values[upper.above], upper.gamma)];
-}
-
-/** numpy's 'linear' virtual index (n − 1)·q, its neighbours and the weight of the upper one. */
-function interpolationPoint(n: number, percent: number): { below: number; above: number; gamma: number } {
-  const virtualIndex = (n - 1) * (percent / 100);
-  const floor = Math.floor(virtualIndex);
-  const below = Math.min(floor, n - 1);
-  return { below, above: Math.min(below + 1, n - 1), gamma: virtualIndex - floor };
-}
-
-/** numpy's _lerp: interpolate from the nearer end, which keeps the result monotonic in gamma. */
-function lerp(a: number, b: number, gamma: number): number {
-  const difference = b - a;
-  return gamma >= 0.5 ? b - difference * (1 - gamma) : a + difference * gamma;
-}
-
-/**
- * Rearrange `values[from, to)` so that `values[k]` holds the value a full sort would put there,
- * with no larger value before it and no smaller one after it (Hoare's quickselect, median-of-three
- * pivot). The range must already hold exactly the order statistics `from`…`to − 1`.
- */
-function selectInPlace(values: Float64Array, k: number, from: number, to: number): void {
-  let left = from;
-  let right = to - 1;
-  while (right > left) {
-    const first = values[left];
-    const middle = values[(left + right) >>> 1];
-    const last = values[right];
-    const pivot = Math.max(Math.min(first, middle), Math.min(Math.max(first, middle), last));
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (values[i] < pivot) i++;
-      while (values[j] > pivot) j--;
-      if (i <= j) {
-        const swap = values[i];
-        values[i++] = values[j];
-        values[j--] = swap;
-      }
-    }
-    // Now values[left..j] ≤ pivot ≤ values[i..right], and anything between equals the pivot.
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else return;
-  }
-}
-
-/** The non-NaN values of `src` in a float64 copy that selection may reorder (inputs are read-only). */
-function nonNaNCopy(src: ArrayLike<number>): Float64Array {
-  let count = 0;
-  for (let i = 0; i < src.length; i++) if (src[i] === src[i]) count++;
-  const values = new Float64Array(count);
-  let next = 0;
-  for (let i = 0; i < src.length; i++) if (src[i] === src[i]) values[next++] = src[i];
-  return values;
+  const [lower, upper] = percentiles(src, [low, high]);
+  return [lower, upper];
 }
 
 /** dst = (src − offset) / spread, or 0 where spread is 0 (NaN stays NaN). */
