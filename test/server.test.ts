@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { accessPolicy, createEditorServer, ProcessRuntime, validatePipeline, type PathRoots } from '@emflow/engine';
+import { EditorTab } from '../engine/src/server/tab.js';
 import type { ImageDisplay, OperatorsResponse, PipelinesResponse } from '@emflow/engine/protocol';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
 import { NDArray } from '@emflow/sdk';
@@ -360,5 +361,45 @@ describe('emflow serve', () => {
     expect(stderr.trim()).toBe(`emflow: port ${port} on 0.0.0.0 is in use: choose another with --port (0: any free port)`);
     process.kill(server.child.pid!, 'SIGINT');
     expect(await server.exited).toBe(0);
+  });
+});
+
+describe('a browser slower than the stream', () => {
+  it('skips display frames while the socket is full and sends the latest once the run ends', async () => {
+    const sent: number[] = [];
+    let full = true;
+    const tab = new EditorTab({
+      runtime,
+      baseDir: folder,
+      roots,
+      notify: () => undefined,
+      sendBinary: (message) => {
+        if (full) return false;
+        const length = Buffer.from(message).readUInt32LE(0);
+        sent.push((JSON.parse(Buffer.from(message).subarray(4, 4 + length).toString()) as { index: number }).index);
+        return true;
+      },
+    });
+    try {
+      const { session } = await tab.open(pipeline([{ id: 'src', operator: 'synthetic', params: { width: 64, height: 64, count: 12 } }, { id: 'view', operator: 'image-view' }], ['src.image->view.image']));
+      const run = tab.run();
+      // the socket drains while the run goes: frames after that are sent, the skipped ones are not replayed
+      setTimeout(() => (full = false), 5).unref();
+      expect(await run).toMatchObject({ state: 'done', nodes: { view: { frames: 12 } } });
+      expect(sent.at(-1)).toBe(11);
+      expect(sent.length).toBeLessThan(12 + 1);
+      full = true;
+      tab.setParams('view', { colormap: 'magma' }, false);
+      await tab.run();
+      const before = sent.length;
+      full = false;
+      // the second run skipped every frame: the latest goes once the socket takes it
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(sent.slice(before)).toEqual([11]);
+      await tab.close();
+      await expectNoLeaks(join('/dev/shm', `emflow-${session}`));
+    } finally {
+      await tab.close();
+    }
   });
 });

@@ -8,6 +8,8 @@ import { RPC_ERRORS, type PipelineDocument, type RpcMethod, type RpcMethods } fr
 
 /** Largest message a tab may send: documents and params, never data. */
 export const MAX_RPC_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Display bytes the socket may hold unsent: beyond, frames of a fast stream are skipped for a slow browser. */
+export const MAX_UNSENT_DISPLAY_BYTES = 64 * 1024 * 1024;
 
 class ParamsError extends JSONRPCErrorException {
   constructor(message: string) {
@@ -64,7 +66,12 @@ export function serveTab(socket: WebSocket, options: Omit<TabOptions, 'notify' |
   const send = (data: string | Buffer | Uint8Array) => {
     if (socket.readyState === socket.OPEN) socket.send(data);
   };
-  const tab = new EditorTab({ ...options, notify: (method, params) => channel.notify(method, params as unknown as JSONRPCParams, undefined), sendBinary: send });
+  const sendBinary = (data: Buffer | Uint8Array) => {
+    if (socket.bufferedAmount > MAX_UNSENT_DISPLAY_BYTES) return false;
+    send(data);
+    return true;
+  };
+  const tab = new EditorTab({ ...options, notify: (method, params) => channel.notify(method, params as unknown as JSONRPCParams, undefined), sendBinary });
   const channel = new JSONRPCServerAndClient(
     new JSONRPCServer({ errorListener: () => {} }),
     new JSONRPCClient((payload: unknown) => send(JSON.stringify(payload))),

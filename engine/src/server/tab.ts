@@ -29,7 +29,8 @@ export interface TabOptions {
   baseDir: string;
   roots: PathRoots;
   notify<M extends keyof RpcNotifications>(method: M, params: RpcNotifications[M]): void;
-  sendBinary(message: Buffer | Uint8Array): void;
+  /** false when the message was skipped (the browser is behind): the display's latest frame is sent again later */
+  sendBinary(message: Buffer | Uint8Array): boolean;
   /** for tests: session settings such as retuneQuietMs */
   session?: Partial<Omit<SessionOptions, 'pipeline' | 'runtime' | 'baseDir' | 'roots'>>;
 }
@@ -40,6 +41,8 @@ const DEFAULT_PANE: PaneSize = { width: 1024, height: 1024 };
 const MAX_PANE = 8192;
 /** Notifications of frame counts alone are sent at most this often per node (state changes go at once). */
 const PROGRESS_MS = 100;
+/** How often a display that could not send its last frame tries again. */
+const CATCH_UP_MS = 250;
 
 interface Display {
   view: string;
@@ -48,6 +51,8 @@ interface Display {
   /** copies of the latest frames by index (slot views die with the callback) */
   frames: Map<number, { run: number; frame: Frame }>;
   latest?: number;
+  /** a frame was skipped since the last one sent: the latest goes again when the run ends */
+  skipped?: boolean;
 }
 
 const EDITOR_STATE: Record<NodeState, EditorNodeState> = { waiting: 'queued', running: 'running', done: 'done', cached: 'cached', failed: 'failed', cancelled: 'cancelled' };
@@ -120,7 +125,10 @@ export class EditorTab {
   /** Run the open session; a run already going (e.g. started by a re-tune) is joined, not doubled. */
   run(frames?: number): Promise<RunSummary> {
     const session = this.requireSession();
-    this.running ??= this.execute(session, frames).finally(() => (this.running = undefined));
+    this.running ??= this.execute(session, frames).finally(() => {
+      this.running = undefined;
+      this.catchUp();
+    });
     return this.running;
   }
 
@@ -206,7 +214,18 @@ export class EditorTab {
       this.options.notify('log', { node, stream: 'stderr', line: `display: ${message.message}` });
       return;
     }
-    this.options.sendBinary(encodeDisplayMessage(message));
+    display.skipped = !this.options.sendBinary(encodeDisplayMessage(message));
+  }
+
+  /** Send again the latest frame of every display that skipped one (a stream outran the browser), until it goes. */
+  private catchUp(): void {
+    // a run going sends frames of its own, and catches up when it ends
+    if (this.closed || this.running) return;
+    for (const [node, display] of this.displays) {
+      const latest = display.latest === undefined ? undefined : display.frames.get(display.latest);
+      if (display.skipped && latest) this.send(node, display, latest, display.latest!);
+    }
+    if ([...this.displays.values()].some((d) => d.skipped)) setTimeout(() => this.catchUp(), CATCH_UP_MS).unref();
   }
 
   /**
