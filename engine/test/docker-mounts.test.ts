@@ -1,7 +1,7 @@
 // What a container gets mounted and how much memory it may use: pure functions of the spec and params.
 import { describe, expect, it } from 'vitest';
 import type { OperatorSpec } from '@emflow/sdk';
-import { dataBinds, memoryBytes } from '../src/runtime/docker.js';
+import { dataBinds, memoryBytes } from '../src/runtime/binds.js';
 
 const spec: OperatorSpec = {
   name: 'convert',

@@ -71,13 +71,13 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-function contentHash(dir: string, extra: string): string {
+export function contentHash(dir: string, extra: string): string {
   return sha256(extra, ...filesUnder(dir).flatMap((f) => [f, readFileSync(join(dir, f))]));
 }
 
-/** Copy a package into the context at its repository-relative place: workspace packages without sources. */
-function stage(context: string, pkg: { installed: string; dir: string; workspace: boolean }): void {
-  const target = join(context, 'app', relative(REPO_ROOT, pkg.installed));
+/** Copy a package under `app` (an image's /opt/emflow) at its repository-relative place: workspace packages without sources. */
+function stage(app: string, pkg: { installed: string; dir: string; workspace: boolean }): void {
+  const target = join(app, relative(REPO_ROOT, pkg.installed));
   mkdirSync(target, { recursive: true });
   if (!pkg.workspace) {
     cpSync(pkg.dir, target, { recursive: true, dereference: true, filter: (src) => !src.slice(pkg.dir.length).includes('/node_modules/') });
@@ -102,23 +102,31 @@ async function buildContext(docker: Docker, context: string, tag: string, builda
   return { tag, status: 'built', ms: performance.now() - started };
 }
 
+/**
+ * This machine's Node binary and the libraries it links, under `root` (an image's filesystem), with a user
+ * table naming the containers' user: a base for images without any registry.
+ */
+export async function copyNodeRuntime(root: string): Promise<void> {
+  const put = (source: string, target: string) => {
+    mkdirSync(join(root, dirname(target)), { recursive: true });
+    copyFileSync(source, join(root, target));
+  };
+  put(process.execPath, '/usr/local/bin/node');
+  const { stdout } = await run('ldd', [process.execPath]);
+  for (const match of stdout.matchAll(/(\/\S+) \(0x/g)) put(match[1], match[1]);
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  writeFileSync(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/false\nemflow:x:${CONTAINER_USER.uid}:${CONTAINER_USER.gid}:emflow:/tmp:/bin/false\n`);
+  writeFileSync(join(root, 'etc/group'), `root:x:0:\nemflow:x:${CONTAINER_USER.gid}:\n`);
+  mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
+}
+
 /** A base image from this machine's own Node binary and the libraries it links: no registry needed. */
 async function buildOfflineBase(docker: Docker, force: boolean): Promise<BuildStep> {
   const started = performance.now();
   if (!force && (await imageLabels(docker, BASE_TAG))) return { tag: BASE_TAG, status: 'unchanged', ms: performance.now() - started };
   const root = mkdtempSync(join(tmpdir(), 'emflow-base-'));
   try {
-    const put = (source: string, target: string) => {
-      mkdirSync(join(root, dirname(target)), { recursive: true });
-      copyFileSync(source, join(root, target));
-    };
-    put(process.execPath, '/usr/local/bin/node');
-    const { stdout } = await run('ldd', [process.execPath]);
-    for (const match of stdout.matchAll(/(\/\S+) \(0x/g)) put(match[1], match[1]);
-    mkdirSync(join(root, 'etc'), { recursive: true });
-    writeFileSync(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/false\nemflow:x:${CONTAINER_USER.uid}:${CONTAINER_USER.gid}:emflow:/tmp:/bin/false\n`);
-    writeFileSync(join(root, 'etc/group'), `root:x:0:\nemflow:x:${CONTAINER_USER.gid}:\n`);
-    mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
+    await copyNodeRuntime(root);
     const tarball = join(root, '..', `${root.split('/').pop()}.tar`);
     await run('tar', ['-C', root, '-cf', tarball, '.']);
     const [repo, tag] = BASE_TAG.split(':');
@@ -139,12 +147,43 @@ function newContext(recipe: string): string {
 
 export const sdkClosure = () => productionClosure(SDK_LINK);
 
+/** The SDK (with its native addon) and its dependencies, under `app` (an image's /opt/emflow). */
+export function stageSdk(app: string): void {
+  stage(app, { installed: SDK_LINK, dir: dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json')), workspace: true });
+  for (const pkg of sdkClosure()) stage(app, pkg);
+}
+
+/** An operator's manifest and compiled module under `app`, with the dependencies stageSdk does not already put there. */
+export function stageOperator(app: string, info: OperatorInfo, module: string): void {
+  const folder = info.location;
+  const inRuntime = new Set<string>([SDK_LINK, ...sdkClosure().map((p: PackageDir) => p.installed)]);
+  // the operator's manifest and its compiled module's folder, wherever that lives in the repository
+  for (const part of [join(folder, 'package.json'), dirname(module)]) {
+    cpSync(part, join(app, relative(REPO_ROOT, part)), { recursive: true, filter: (src) => !src.endsWith('.map') });
+  }
+  for (const pkg of productionClosure(folder)) if (!inRuntime.has(pkg.installed)) stage(app, pkg);
+}
+
+/** The labels an operator's image carries (docker and SIF alike): its spec and the OCI image labels. */
+export function operatorLabels(info: OperatorInfo): Record<string, string> {
+  return {
+    'emflow.operator': JSON.stringify(info.spec),
+    'org.opencontainers.image.title': info.spec.name,
+    'org.opencontainers.image.description': info.spec.description,
+    'org.opencontainers.image.version': info.spec.version,
+    'org.opencontainers.image.source': relative(REPO_ROOT, info.location),
+  };
+}
+
+/** How an image starts its operator: the SDK's host loads the module. */
+export const HOST_ENTRY = join(APP_ROOT, 'node_modules/@emflow/sdk/dist/host/main.js');
+export const moduleInImage = (module: string) => join(APP_ROOT, relative(REPO_ROOT, module));
+
 /** The runtime image: the SDK (with its native addon) and its dependencies, on the base image. */
 async function buildRuntime(docker: Docker, base: string, force: boolean): Promise<BuildStep> {
   const context = newContext('runtime.Dockerfile');
   try {
-    stage(context, { installed: SDK_LINK, dir: dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json')), workspace: true });
-    for (const pkg of sdkClosure()) stage(context, pkg);
+    stageSdk(join(context, 'app'));
     return await buildContext(docker, context, RUNTIME_TAG, { BASE: base }, { 'org.opencontainers.image.title': 'emflow runtime', 'org.opencontainers.image.version': sdkVersion }, force);
   } finally {
     rmSync(context, { recursive: true, force: true });
@@ -159,22 +198,9 @@ export function operatorTag(info: OperatorInfo): string {
 async function buildOperator(docker: Docker, info: OperatorInfo, module: string, force: boolean): Promise<BuildStep> {
   const context = newContext('operator.Dockerfile');
   try {
-    const folder = info.location;
-    const inRuntime = new Set<string>([SDK_LINK, ...sdkClosure().map((p: PackageDir) => p.installed)]);
-    // the operator's manifest and its compiled module's folder, wherever that lives in the repository
-    for (const part of [join(folder, 'package.json'), dirname(module)]) {
-      cpSync(part, join(context, 'app', relative(REPO_ROOT, part)), { recursive: true, filter: (src) => !src.endsWith('.map') });
-    }
-    for (const pkg of productionClosure(folder)) if (!inRuntime.has(pkg.installed)) stage(context, pkg);
-    const labels = {
-      'emflow.operator': JSON.stringify(info.spec),
-      'org.opencontainers.image.title': info.spec.name,
-      'org.opencontainers.image.description': info.spec.description,
-      'org.opencontainers.image.version': info.spec.version,
-      'org.opencontainers.image.source': relative(REPO_ROOT, folder),
-    };
-    const buildargs = { RUNTIME: RUNTIME_TAG, MODULE: join(APP_ROOT, relative(REPO_ROOT, module)), OPERATOR: info.spec.name };
-    return await buildContext(docker, context, operatorTag(info), buildargs, labels, force);
+    stageOperator(join(context, 'app'), info, module);
+    const buildargs = { RUNTIME: RUNTIME_TAG, MODULE: moduleInImage(module), OPERATOR: info.spec.name };
+    return await buildContext(docker, context, operatorTag(info), buildargs, operatorLabels(info), force);
   } finally {
     rmSync(context, { recursive: true, force: true });
   }

@@ -8,14 +8,17 @@ import type { Runtime } from '../runtime/runtime.js';
 import { UsageError } from './exit.js';
 
 /** The runtimes --runtime accepts (as createRuntime's; listed here so that the docker client loads only when used). */
-const RUNTIMES = ['process', 'docker'] as const;
+const RUNTIMES = ['process', 'docker', 'singularity', 'apptainer'] as const;
 type RuntimeName = (typeof RUNTIMES)[number];
 
 /** Commander's collector for a repeatable option. */
 export const repeatable = (value: string, all: string[]) => [...all, value];
 
+/** --operators (process runtime) and --images (singularity runtime): where a runtime finds its operators. */
 export function addOperatorsOption(command: Command): Command {
-  return command.option('--operators <dir>', 'also load operators from the operator folders in DIR (repeatable; process runtime)', repeatable, []);
+  return command
+    .option('--operators <dir>', 'also load operators from the operator folders in DIR (repeatable; process runtime)', repeatable, [])
+    .option('--images <dir>', 'singularity runtime: the folder of SIF images (default $EMFLOW_IMAGES, or ~/.cache/emflow/sif)');
 }
 
 /** --runtime, checked: a usage error names the runtimes there are. */
@@ -34,9 +37,12 @@ export function operatorDirsOption(dirs: readonly string[], runtime: string): st
   });
 }
 
-/** The runtime a command asked for; the docker client is loaded only for the docker runtime. */
-export async function cliRuntime(name: RuntimeName, operatorDirs: string[]): Promise<Runtime> {
-  return name === 'process' ? new ProcessRuntime({ operatorDirs }) : new (await import('../runtime/docker.js')).DockerRuntime();
+/** The runtime a command asked for; the docker client and apptainer are looked for only when that runtime is. */
+export async function cliRuntime(name: RuntimeName, operatorDirs: string[], images?: string): Promise<Runtime> {
+  if (name === 'process') return new ProcessRuntime({ operatorDirs });
+  if (name === 'docker') return new (await import('../runtime/docker.js')).DockerRuntime();
+  if (images !== undefined && !statSync(resolve(images), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--images ${images}: no such folder (${resolve(images)})`);
+  return new (await import('../runtime/singularity.js')).SingularityRuntime({ images: images === undefined ? undefined : resolve(images) });
 }
 
 /** Does a document name operator folders of its own (so that it needs a runtime of its own)? */

@@ -4,15 +4,15 @@
 // and memory, CPU and process limits (the spec's `resources`, or defaults).
 import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type { OperatorSpec } from '@emflow/sdk';
 import { CONTAINER_USER } from '../build/images.js';
-import { pathParams } from '../path-params.js';
 import { isAlive } from '../session/session-dir.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
+import { dataBinds, DEFAULT_LIMITS, memoryBytes, type ContainerLimits } from './binds.js';
 import { LogTail } from './log-tail.js';
 import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
 
@@ -20,23 +20,6 @@ import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime,
 export const CONTAINER_SESSION_DIR = '/emflow/session';
 const LABEL_SESSION = 'emflow.session';
 const LABEL_ENGINE = 'emflow.engine';
-
-/** Bytes from a docker memory string such as "512m" or "4g". */
-export function memoryBytes(memory: number | string): number {
-  if (typeof memory === 'number') return memory;
-  const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(memory)!;
-  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(match[1]) * unit);
-}
-
-/** Bind mounts for the files a node's params name: read paths read-only, write targets' folders read-write. */
-export function dataBinds(spec: OperatorSpec, params: Record<string, unknown>): string[] {
-  return pathParams(spec, params).map(({ path, access }) => {
-    // a name pattern such as out/frame-{frame:04d}.png: mount the folder it writes into
-    const mounted = access === 'write' || /[{*?[]/.test(path) ? dirname(path.replace(/\{[^}]*\}.*$/, 'x')) : path;
-    return `${mounted}:${mounted}:${access === 'write' ? 'rw' : 'ro'}`;
-  });
-}
 
 /** Can `user` write into `folder`, by its mode bits? */
 function writableBy(folder: string, user: { uid: number; gid: number }): boolean {
@@ -59,17 +42,6 @@ export function prepareWriteFolders(binds: string[], user: { uid: number; gid: n
     }
   }
 }
-
-/** Limits of every container unless its spec's `resources` say otherwise. */
-export interface ContainerLimits {
-  /** bytes, or a docker memory string such as "4g" */
-  memory: number | string;
-  cpus: number;
-  /** processes and threads */
-  pids: number;
-}
-
-export const DEFAULT_LIMITS: ContainerLimits = { memory: '4g', cpus: 2, pids: 256 };
 
 export const defaultDockerSocket = () => process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 

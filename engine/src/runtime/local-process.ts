@@ -4,7 +4,16 @@ import { spawn } from 'node:child_process';
 import { LogTail } from './log-tail.js';
 import type { ExitInfo, OperatorProcess } from './runtime.js';
 
-export function spawnOperatorProcess(command: string, args: string[], env: NodeJS.ProcessEnv): OperatorProcess {
+export interface StopOptions {
+  /**
+   * sent first when stopping, before SIGKILL after `stopGraceMs`: for a command that must pass the stop on
+   * (srun forwards SIGTERM to its job step; killed outright it would leave the step running)
+   */
+  stopSignal?: NodeJS.Signals;
+  stopGraceMs?: number;
+}
+
+export function spawnOperatorProcess(command: string, args: string[], env: NodeJS.ProcessEnv, stop: StopOptions = {}): OperatorProcess {
   const child = spawn(command, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -24,13 +33,22 @@ export function spawnOperatorProcess(command: string, args: string[], env: NodeJ
     logTail: () => log.text(),
     onLog: (listener) => log.onLine(listener),
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null && child.pid) {
+      const signal = (name: NodeJS.Signals) => {
+        if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
         try {
-          process.kill(-child.pid, 'SIGKILL'); // the whole group, grandchildren included
+          process.kill(-child.pid, name); // the whole group, grandchildren included
         } catch {
-          child.kill('SIGKILL');
+          child.kill(name);
         }
+      };
+      if (stop.stopSignal) {
+        signal(stop.stopSignal);
+        const grace = setTimeout(() => signal('SIGKILL'), stop.stopGraceMs ?? 2000);
+        await exited;
+        clearTimeout(grace);
+        return;
       }
+      signal('SIGKILL');
       await exited;
     },
   };

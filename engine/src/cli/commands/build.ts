@@ -1,31 +1,44 @@
 // emflow build
 import type { Command } from 'commander';
-import { buildImages } from '../../build/images.js';
+import { resolve } from 'node:path';
 import { ProcessRuntime } from '../../runtime/process.js';
-import { connectDocker } from '../../runtime/docker.js';
 import { UsageError } from '../exit.js';
+
+interface BuildFlags {
+  base: string;
+  force?: boolean;
+  json?: boolean;
+  sif?: boolean;
+  images?: string;
+}
 
 export function buildCommand(program: Command): void {
   program
     .command('build')
-    .description('build operator images for the docker runtime, from local files only (incremental)')
+    .description('build operator images from local files only, incrementally: docker images, or SIF images for Apptainer/Singularity (--sif)')
     .argument('[operators...]', 'operator names (default: every operator the process runtime finds)')
-    .option('--base <kind>', "'offline': a base image from this machine's Node, no registry; 'slim': FROM node:20-slim", 'offline')
+    .option('--sif', 'build one SIF per operator for the singularity runtime (needs apptainer, not Docker)')
+    .option('--images <dir>', 'with --sif: where the SIF files go (default $EMFLOW_IMAGES, or ~/.cache/emflow/sif)')
+    .option('--base <kind>', "docker: 'offline', a base image from this machine's Node, no registry; 'slim': FROM node:20-slim", 'offline')
     .option('--force', 'rebuild images whose content has not changed')
     .option('--json', 'print the build steps as JSON')
-    .action(async (names: string[], options: { base: string; force?: boolean; json?: boolean }) => {
+    .action(async (names: string[], options: BuildFlags) => {
       if (options.base !== 'offline' && options.base !== 'slim') throw new UsageError(`--base must be offline or slim, got "${options.base}"`);
+      if (options.images !== undefined && !options.sif) throw new UsageError('--images applies to --sif builds');
       const runtime = new ProcessRuntime();
       const catalog = await runtime.catalog();
       const unknown = names.filter((n) => !catalog.operators.some((o) => o.spec.name === n));
       if (unknown.length) throw new UsageError(`no operator named ${unknown.join(', ')} (see \`emflow operators\`)`);
-      const chosen = catalog.operators.filter((o) => !names.length || names.includes(o.spec.name));
-      const docker = await connectDocker();
-      const steps = await buildImages(
-        docker,
-        chosen.map((info) => ({ info, module: runtime.modulePath(info)! })),
-        { base: options.base, force: options.force, say: (m) => !options.json && process.stderr.write(`build: ${m}\n`) },
-      );
+      const chosen = catalog.operators.filter((o) => !names.length || names.includes(o.spec.name)).map((info) => ({ info, module: runtime.modulePath(info)! }));
+      const say = (m: string) => !options.json && process.stderr.write(`build: ${m}\n`);
+      let steps: object[];
+      if (options.sif) {
+        const { buildSifs } = await import('../../build/sif.js');
+        steps = await buildSifs(chosen, { imagesDir: options.images === undefined ? undefined : resolve(options.images), force: options.force, say });
+      } else {
+        const [{ buildImages }, { connectDocker }] = await Promise.all([import('../../build/images.js'), import('../../runtime/docker.js')]);
+        steps = await buildImages(await connectDocker(), chosen, { base: options.base, force: options.force, say });
+      }
       if (options.json) process.stdout.write(JSON.stringify({ steps }, null, 2) + '\n');
     });
 }

@@ -11,9 +11,9 @@ const ports = (p: Readonly<Record<string, PortSpec>> | undefined) =>
 export function operatorsCommand(program: Command): void {
   addOperatorsOption(program.command('operators').description('list the operators a runtime can start, with their specs').option('--runtime <name>', 'runtime to ask', 'process'))
     .option('--json', 'print the full specs as JSON')
-    .action(async (options: { runtime: string; json?: boolean; operators: string[] }) => {
+    .action(async (options: { runtime: string; json?: boolean; operators: string[]; images?: string }) => {
       const runtime = runtimeOption(options.runtime);
-      const catalog = await (await cliRuntime(runtime, operatorDirsOption(options.operators, runtime))).catalog();
+      const catalog = await (await cliRuntime(runtime, operatorDirsOption(options.operators, runtime), options.images)).catalog();
       if (options.json) {
         process.stdout.write(JSON.stringify({ runtime: options.runtime, ...catalog }, null, 2) + '\n');
       } else {

@@ -14,6 +14,7 @@ import { createProgress, type Progress } from '../progress.js';
 interface RunFlags {
   set: string[];
   operators: string[];
+  images?: string;
   runtime: string;
   out?: string;
   json?: boolean;
@@ -70,7 +71,7 @@ export function runCommand(program: Command): void {
       .description('run a pipeline once and report per-node frames and times')
       .argument('<file>', 'pipeline JSON file')
       .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', repeatable, [])
-      .option('--runtime <name>', 'where operators run: process or docker', 'process'),
+      .option('--runtime <name>', 'where operators run: process, docker or singularity (apptainer)', 'process'),
   )
     .option('--out <dir>', 'write every unconsumed output frame: .npy arrays, .arrow tables, .json values')
     .option('--json', 'print the run report as one JSON object on stdout')
@@ -87,7 +88,7 @@ export function runCommand(program: Command): void {
       const baseDir = dirname(resolve(file));
       // validated here too, where the document's own operator folders are known; the session checks again
       const { runtime, problems } = await preparePipeline(document, {
-        runtime: namesOperatorDirs(document) ? runtimeName : await cliRuntime(runtimeName, operatorDirs),
+        runtime: namesOperatorDirs(document) ? runtimeName : await cliRuntime(runtimeName, operatorDirs, flags.images),
         operatorDirs,
         baseDir,
       });

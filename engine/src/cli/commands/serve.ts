@@ -13,6 +13,7 @@ interface ServeFlags {
   token?: string;
   runtime: string;
   operators: string[];
+  images?: string;
   data: string[];
   output: string[];
 }
@@ -40,7 +41,7 @@ export function serveCommand(program: Command): void {
       .option('--port <n>', 'TCP port (0: any free port)', '8000')
       .option('--host <address>', 'address to listen on; any but loopback requires a token', '127.0.0.1')
       .option('--token <token>', 'the token the browser must present (default: none on loopback, generated otherwise)')
-      .option('--runtime <name>', 'where operators run: process or docker', 'process'),
+      .option('--runtime <name>', 'where operators run: process, docker or singularity (apptainer)', 'process'),
   )
     .option('--data <dir>', 'a folder whose files params may read (repeatable; default: the working directory)', repeatable, [])
     .option('--output <dir>', 'a folder params may write into (repeatable; default: the working directory)', repeatable, [])
@@ -54,7 +55,7 @@ export function serveCommand(program: Command): void {
       const folder = stat.isDirectory() ? resolve(target) : dirname(resolve(target));
       const initial = stat.isDirectory() ? undefined : basename(target).replace(/\.json$/, '');
       const runtimeName = runtimeOption(flags.runtime);
-      const runtime = await cliRuntime(runtimeName, operatorDirsOption(flags.operators, runtimeName));
+      const runtime = await cliRuntime(runtimeName, operatorDirsOption(flags.operators, runtimeName), flags.images);
       const roots = { read: folders('--data', flags.data.length ? flags.data : ['.']), write: folders('--output', flags.output.length ? flags.output : ['.']) };
       const { accessPolicy } = await import('../../server/security.js');
       const { createEditorServer } = await import('../../server/app.js');

@@ -1,0 +1,183 @@
+// The singularity runtime (alias apptainer): every operator a SIF image run as a long-lived `apptainer run`
+// child speaking the same protocol as on the other runtimes. Inside a Slurm allocation each operator is its
+// own job step (`srun --exact --overlap` with the spec's resources), so Slurm accounts for and limits it.
+//
+// Isolation: --containall (own PID and IPC namespaces, a minimal /dev, private /tmp, no home, clean
+// environment), only the session directory (read-only, the node's own slot folder writable) and the files the
+// params name are bound in, never all of /dev/shm; the image is read-only. Unprivileged Apptainer gives no
+// network namespace without setup (`--net` needs privileges or a configured CNI): operators share the host's
+// network, and an operator that should have none is a matter for the site's Apptainer configuration.
+import { execFile } from 'node:child_process';
+import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { OperatorSpec } from '@emflow/sdk';
+import { writeNewFile } from '@emflow/formats';
+import { defaultImagesDir, findApptainer } from '../build/sif.js';
+import { validateSpec } from '../validate/spec.js';
+import { formatProblems } from '../validate/problems.js';
+import { dataBinds, memoryBytes } from './binds.js';
+import { spawnOperatorProcess } from './local-process.js';
+import { conflictMessage, type OperatorCatalog, type OperatorInfo, type OperatorProcess, type Runtime, type StartRequest } from './runtime.js';
+
+const run = promisify(execFile);
+
+export interface SingularityOptions {
+  /** folder of SIF images (default: $EMFLOW_IMAGES, or the user's cache) */
+  images?: string;
+  /** the apptainer/singularity command (default: $EMFLOW_APPTAINER, or the first on PATH) */
+  apptainer?: string;
+  /** start operators as Slurm job steps (default: when inside an allocation, $SLURM_JOB_ID set) */
+  slurm?: boolean;
+}
+
+/** What `apptainer inspect` and hashing found out about one SIF, remembered by its file identity. */
+interface IndexEntry {
+  identity: string;
+  labels: Record<string, string>;
+  digest: string;
+}
+
+const INDEX = '.emflow-index.json';
+const fileIdentity = (path: string) => {
+  const s = statSync(path);
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+};
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The labels of `apptainer inspect --labels --json` (its layout differs between versions). */
+export function labelsOf(json: string): Record<string, string> {
+  const parsed = JSON.parse(json) as { data?: { attributes?: { labels?: unknown } }; labels?: unknown };
+  const labels = parsed.data?.attributes?.labels ?? parsed.labels ?? parsed;
+  return labels && typeof labels === 'object' ? (labels as Record<string, string>) : {};
+}
+
+/** srun options that make an operator's job step hold what its spec asks for. */
+export function stepResources(spec: OperatorSpec): string[] {
+  const resources = { cpus: 1, ...spec.resources };
+  const args = [`--cpus-per-task=${Math.max(1, Math.ceil(resources.cpus))}`];
+  if (resources.memory !== undefined) args.push(`--mem=${Math.ceil(memoryBytes(resources.memory) / 2 ** 20)}M`);
+  if (resources.gpu) args.push(`--gres=gpu:${resources.gpu}`);
+  return args;
+}
+
+export class SingularityRuntime implements Runtime {
+  readonly name = 'singularity';
+  readonly images: string;
+  private listing?: Promise<OperatorCatalog>;
+  private command?: Promise<string>;
+
+  constructor(private readonly options: SingularityOptions = {}) {
+    this.images = options.images ?? defaultImagesDir();
+  }
+
+  private apptainer(): Promise<string> {
+    this.command ??= this.options.apptainer ? Promise.resolve(this.options.apptainer) : findApptainer();
+    return this.command;
+  }
+
+  get slurm(): boolean {
+    return this.options.slurm ?? process.env.SLURM_JOB_ID !== undefined;
+  }
+
+  /** An operator's binds are fixed when it starts: params that name other files need a new one. */
+  needsRestart(operator: OperatorInfo, before: Record<string, unknown>, after: Record<string, unknown>): boolean {
+    return dataBinds(operator.spec, before).join('\n') !== dataBinds(operator.spec, after).join('\n');
+  }
+
+  catalog(): Promise<OperatorCatalog> {
+    this.listing ??= this.list();
+    return this.listing;
+  }
+
+  private async list(): Promise<OperatorCatalog> {
+    const apptainer = await this.apptainer();
+    const catalog: OperatorCatalog = { operators: [], problems: [] };
+    let files: string[];
+    try {
+      files = readdirSync(this.images).filter((f) => f.endsWith('.sif')).sort();
+    } catch {
+      catalog.problems.push({ location: this.images, message: 'no such folder of SIF images (build them with `emflow build --sif`, or give --images DIR)' });
+      return catalog;
+    }
+    const indexPath = join(this.images, INDEX);
+    let index: Record<string, IndexEntry> = {};
+    try {
+      index = JSON.parse(readFileSync(indexPath, 'utf8')) as Record<string, IndexEntry>;
+    } catch {
+      // none yet, or unreadable: inspected anew
+    }
+    const fresh: Record<string, IndexEntry> = {};
+    const byName = new Map<string, OperatorInfo[]>();
+    for (const file of files) {
+      const location = join(this.images, file);
+      let entry: IndexEntry;
+      try {
+        const identity = fileIdentity(location);
+        const known = Object.hasOwn(index, file) ? index[file] : undefined;
+        entry = known?.identity === identity ? known : { identity, labels: labelsOf((await run(apptainer, ['inspect', '--labels', '--json', location], { maxBuffer: 16 << 20 })).stdout), digest: await sha256Of(location) };
+      } catch (error) {
+        const detail = `${(error as { stderr?: string }).stderr ?? (error as Error).message}`.trim().split('\n').at(-1);
+        catalog.problems.push({ location, message: `not a readable SIF image: ${detail}` });
+        continue;
+      }
+      fresh[file] = entry;
+      const label = Object.hasOwn(entry.labels, 'emflow.operator') ? entry.labels['emflow.operator'] : undefined;
+      if (label === undefined) {
+        catalog.problems.push({ location, message: 'the image has no emflow.operator label: not an emflow operator (build it with `emflow build --sif`)' });
+        continue;
+      }
+      let spec: OperatorSpec;
+      try {
+        spec = JSON.parse(label) as OperatorSpec;
+      } catch {
+        catalog.problems.push({ location, message: 'label emflow.operator is not JSON' });
+        continue;
+      }
+      const problems = validateSpec(spec);
+      if (problems.length) {
+        catalog.problems.push({ location, message: `invalid spec in label emflow.operator:\n${formatProblems(problems)}` });
+        continue;
+      }
+      const info: OperatorInfo = { spec, identity: entry.digest, location, aliases: [file] };
+      byName.set(spec.name, [...(byName.get(spec.name) ?? []), info]);
+    }
+    for (const [name, infos] of byName) {
+      if (infos.length === 1) catalog.operators.push(infos[0]);
+      else (catalog.conflicts ??= []).push({ name, locations: infos.map((i) => i.location) });
+    }
+    for (const conflict of catalog.conflicts ?? []) catalog.problems.push({ location: this.images, message: conflictMessage(conflict.name, conflict.locations) });
+    try {
+      if (JSON.stringify(fresh) !== JSON.stringify(index)) writeNewFile(indexPath, Buffer.from(JSON.stringify(fresh)), true);
+    } catch {
+      // a shared, read-only images folder: inspected again next time
+    }
+    return catalog;
+  }
+
+  async start({ node, operator, session, token, params }: StartRequest): Promise<OperatorProcess> {
+    const apptainer = await this.apptainer();
+    const own = join(session.dir, node);
+    const binds = [`${session.dir}:${session.dir}:ro`, `${own}:${own}:rw`, ...dataBinds(operator.spec, params)];
+    // as root on VMs that withhold a capability, apptainer needs --no-privs; it drops privileges anyway
+    const privileges = process.getuid?.() === 0 ? ['--no-privs'] : [];
+    const command = [apptainer, 'run', '--containall', '--cleanenv', '--no-home', '--writable-tmpfs', ...privileges, ...binds.flatMap((b) => ['--bind', b]), operator.location];
+    // the token travels in the environment, never on a command line that `ps` shows to every user
+    const settings = { EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const [key, value] of Object.entries(settings)) {
+      env[`APPTAINERENV_${key}`] = value;
+      env[`SINGULARITYENV_${key}`] = value;
+    }
+    if (!this.slurm) return spawnOperatorProcess(command[0], command.slice(1), env);
+    const step = ['--exact', '--overlap', '--nodes=1', '--ntasks=1', ...stepResources({ ...operator.spec, resources: { cpus: 1, ...operator.spec.resources } }), `--job-name=emflow-${node}`, '--quiet', '--kill-on-bad-exit=1'];
+    // srun passes SIGTERM on to the step; killed outright, it would leave the step's tasks running
+    return spawnOperatorProcess('srun', [...step, ...command], env, { stopSignal: 'SIGTERM', stopGraceMs: 3000 });
+  }
+}
