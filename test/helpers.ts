@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NDArray, npyHeader, type DType, type TypedArray } from '@emflow/sdk';
+import { tableToIPC } from 'apache-arrow';
+import type { Session } from '@emflow/engine';
+import { NDArray, npyHeader, type DType, type Frame, type TypedArray } from '@emflow/sdk';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const operatorDirs = [resolve(root, 'operators'), resolve(root, 'test/operators')];
@@ -149,3 +151,21 @@ export function edgeCases(dtype: DType, shape: readonly number[]): NDArray {
   for (let i = 0; i < array.size; i++) (array.data as TypedArray)[i] = fill[i % fill.length];
   return array;
 }
+
+/** Everything a session produced, in a form where equal means bit-for-bit equal. */
+export function sessionSnapshot(session: Session) {
+  const comparable = (frame: Frame) =>
+    frame.kind === 'ndarray'
+      ? { kind: frame.kind, dtype: frame.dtype, shape: frame.shape, meta: frame.meta, bytes: Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64') }
+      : frame.kind === 'table'
+        ? { kind: frame.kind, meta: frame.meta, ipc: Buffer.from(tableToIPC(frame.table)).toString('base64') }
+        : { kind: frame.kind, meta: frame.meta, value: frame.value };
+  const all: Record<string, unknown[]> = {};
+  for (const node of session.pipeline.document.nodes) {
+    for (const port of Object.keys(session.pipeline.specs.get(node.id)!.outputs)) all[`${node.id}.${port}`] = session.outputs(node.id, port).map(comparable);
+  }
+  return all;
+}
+
+/** The SIF images the Apptainer tests build and use, kept between runs on a machine (builds are incremental). */
+export const sifImages = process.env.EMFLOW_TEST_IMAGES ?? '/var/cache/emflow/test-sif';

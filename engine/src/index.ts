@@ -40,5 +40,7 @@ export { resolvePathParams, pathParams } from './path-params.js';
 export { DockerRuntime, connectDocker } from './runtime/docker.js';
 export { ProcessRuntime } from './runtime/process.js';
 export { buildImages, operatorTag } from './build/images.js';
+export { buildSifs, defaultImagesDir, findApptainer } from './build/sif.js';
+export { SingularityRuntime, type SingularityOptions } from './runtime/singularity.js';
 export { createEditorServer, type EditorServerOptions } from './server/app.js';
 export { accessPolicy, type AccessPolicy } from './server/security.js';

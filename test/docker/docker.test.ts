@@ -4,10 +4,8 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tableToIPC } from 'apache-arrow';
 import { buildImages, connectDocker, DockerRuntime, openSession, ProcessRuntime, RunError, type Session } from '@emflow/engine';
-import type { Frame } from '@emflow/sdk';
-import { expectNoLeaks, operatorDirs, pipeline, root } from '../helpers.js';
+import { expectNoLeaks, operatorDirs, pipeline, root, sessionSnapshot } from '../helpers.js';
 
 const sessions: Session[] = [];
 afterEach(async () => {
@@ -23,21 +21,6 @@ async function open(runtime: 'process' | 'docker', document: object | string, op
   const session = await openSession({ pipeline: document, runtime, operatorDirs, ...options });
   sessions.push(session);
   return session;
-}
-
-/** Everything a session produced, in a form where equal means bit-for-bit equal. */
-function snapshot(session: Session) {
-  const comparable = (frame: Frame) =>
-    frame.kind === 'ndarray'
-      ? { kind: frame.kind, dtype: frame.dtype, shape: frame.shape, meta: frame.meta, bytes: Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64') }
-      : frame.kind === 'table'
-        ? { kind: frame.kind, meta: frame.meta, ipc: Buffer.from(tableToIPC(frame.table)).toString('base64') }
-        : { kind: frame.kind, meta: frame.meta, value: frame.value };
-  const all: Record<string, unknown[]> = {};
-  for (const node of session.pipeline.document.nodes) {
-    for (const port of Object.keys(session.pipeline.specs.get(node.id)!.outputs)) all[`${node.id}.${port}`] = session.outputs(node.id, port).map(comparable);
-  }
-  return all;
 }
 
 const zipAndBroadcast = pipeline(
@@ -62,7 +45,7 @@ describe('conformance: docker and process runtimes give identical outputs', () =
     const contained = await open('docker', document);
     const report = await contained.run();
     expect(Object.values(report.nodes).every((n) => n.frames > 0)).toBe(true);
-    expect(snapshot(contained)).toEqual(snapshot(local));
+    expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
   });
 });
 
@@ -80,7 +63,7 @@ describe('conformance on the EM example pipelines: data mounted read-only, resul
     await local.run();
     const contained = await open('docker', into('docker'), { baseDir });
     await contained.run();
-    expect(snapshot(contained)).toEqual(snapshot(local));
+    expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
     const listed = (runtime: string) => (existsSync(join(results, runtime)) ? readdirSync(join(results, runtime)).sort() : []);
     const written = listed('process');
     expect(listed('docker')).toEqual(written);
@@ -142,7 +125,7 @@ describe('containers', () => {
     session.setParams('read', { path: b });
     const report = await session.run();
     expect(report.nodes.read.cached).toBe(false);
-    expect(snapshot(session)['stats.stats']).toEqual(snapshot(reference)['stats.stats']);
+    expect(sessionSnapshot(session)['stats.stats']).toEqual(sessionSnapshot(reference)['stats.stats']);
     const after = await containers();
     expect(after.stats).toBe(before.stats);
     expect(after.read).not.toBe(before.read);

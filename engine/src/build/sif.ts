@@ -18,16 +18,14 @@ export function defaultImagesDir(): string {
   return process.env.EMFLOW_IMAGES ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'emflow', 'sif');
 }
 
-/** The apptainer (or singularity) command: $EMFLOW_APPTAINER, else the first of them on PATH. */
-export async function findApptainer(): Promise<string> {
-  const given = process.env.EMFLOW_APPTAINER;
-  if (given) return given;
-  for (const name of ['apptainer', 'singularity']) {
+/** The apptainer (or singularity) command: `given`, else $EMFLOW_APPTAINER, else the first of them on PATH; it must run. */
+export async function findApptainer(given = process.env.EMFLOW_APPTAINER): Promise<string> {
+  for (const name of given ? [given] : ['apptainer', 'singularity']) {
     try {
       await run(name, ['--version']);
       return name;
-    } catch {
-      // not on PATH: try the next
+    } catch (error) {
+      if (given) throw new Error(`singularity runtime: ${given} does not run (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
   }
   throw new Error('singularity runtime: neither apptainer nor singularity is on PATH (install Apptainer, or set EMFLOW_APPTAINER=/path/to/apptainer)');

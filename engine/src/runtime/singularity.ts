@@ -78,7 +78,7 @@ export class SingularityRuntime implements Runtime {
   }
 
   private apptainer(): Promise<string> {
-    this.command ??= this.options.apptainer ? Promise.resolve(this.options.apptainer) : findApptainer();
+    this.command ??= findApptainer(this.options.apptainer);
     return this.command;
   }
 

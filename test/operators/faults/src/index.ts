@@ -1,4 +1,5 @@
 // Operators that misbehave on purpose, one way per `mode`, at frame `at`: the engine's fault tests use them.
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { json, NDArray, operator, withMeta, type ProcessContext } from '@emflow/sdk';
 
 type Mode = 'ok' | 'throw' | 'exit' | 'hang' | 'segv' | 'wrong-type' | 'wrong-port' | 'not-a-frame';
@@ -150,5 +151,48 @@ export class AllocProbe {
     out.data.set(image.data);
     // a slot mapping is the whole slot file; a heap fallback is exactly the array
     return { image: out, probe: json({ inSlot: out.data.buffer.byteLength > out.data.byteLength }) };
+  }
+}
+
+@operator({
+  name: 'test-sandbox-probe',
+  version: '1.0.0',
+  description: 'Reports what its process can see and touch: environment names, shared memory, the session folder, the home folder, the host tree.',
+  outputs: { report: { type: 'json' } },
+  params: { hostPath: { type: 'string', default: '/', description: 'a host path that should not be visible inside a container' } },
+})
+export class SandboxProbe {
+  process(_inputs: Record<string, never>, { hostPath }: { hostPath: string }) {
+    const session = process.env.EMFLOW_SESSION_DIR ?? '';
+    const node = process.env.EMFLOW_NODE ?? '';
+    const attempt = (path: string) => {
+      try {
+        writeFileSync(path, 'probe');
+        rmSync(path);
+        return 'written';
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? 'failed';
+      }
+    };
+    const listing = (path: string) => {
+      try {
+        return readdirSync(path).sort();
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? 'failed';
+      }
+    };
+    return {
+      report: json({
+        env: Object.keys(process.env).sort(),
+        uid: process.getuid?.(),
+        devShm: listing('/dev/shm'),
+        sessionWrite: attempt(`${session}/intruder`),
+        ownFolderWrite: attempt(`${session}/${node}/probe`),
+        rootWrite: attempt('/probe'),
+        tmpWrite: attempt('/tmp/probe'),
+        home: listing('/root'),
+        hostPathVisible: existsSync(hostPath),
+      }),
+    };
   }
 }

@@ -1,0 +1,157 @@
+// The singularity runtime against real Apptainer: SIF images built without Docker carry the operators' specs;
+// the same pipelines give bit-for-bit the same outputs as the process runtime; operators are contained; faults
+// are reported clearly; nothing is left behind.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openSession, ProcessRuntime, RunError, SingularityRuntime, type Session } from '@emflow/engine';
+import type { JsonFrame } from '@emflow/sdk';
+import { expectNoLeaks, operatorDirs, pipeline, processesOf, root, sessionSnapshot, sifImages } from '../helpers.js';
+
+const sessions: Session[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) {
+    await s.close();
+    await expectNoLeaks(s.paths.dir);
+  }
+});
+const scratch = mkdtempSync(join(tmpdir(), 'emflow-singularity-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const singularity = new SingularityRuntime({ images: sifImages, slurm: false });
+
+async function open(runtime: 'process' | 'singularity', document: object | string, options: Record<string, unknown> = {}) {
+  const session = await openSession({ pipeline: document, runtime: runtime === 'process' ? 'process' : singularity, operatorDirs, ...options });
+  sessions.push(session);
+  return session;
+}
+
+describe('SIF images', () => {
+  it('carry the same spec as the operator folder, with the SIF file digest as identity', async () => {
+    const local = await new ProcessRuntime({ operatorDirs }).catalog();
+    const { operators, problems } = await singularity.catalog();
+    expect(problems).toEqual([]);
+    expect(operators.map((o) => o.spec.name).sort()).toEqual(local.operators.map((o) => o.spec.name).sort());
+    for (const info of operators) expect(info.spec).toEqual(local.operators.find((o) => o.spec.name === info.spec.name)!.spec);
+    const blur = operators.find((o) => o.spec.name === 'gaussian-blur')!;
+    expect(blur.identity).toBe(`sha256:${execFileSync('sha256sum', [blur.location], { encoding: 'utf8' }).split(' ')[0]}`);
+    expect(JSON.parse(execFileSync('apptainer', ['inspect', '--labels', '--json', blur.location], { encoding: 'utf8' })).data.attributes.labels).toMatchObject({
+      'org.opencontainers.image.title': 'gaussian-blur',
+      'org.opencontainers.image.version': blur.spec.version,
+    });
+  });
+
+  it('are listed by emflow operators --runtime singularity, and a corrupt or unlabelled file is a problem naming it', () => {
+    const listed = JSON.parse(execFileSync(process.execPath, [join(root, 'engine/dist/cli/main.js'), 'operators', '--runtime', 'singularity', '--images', sifImages, '--json'], { encoding: 'utf8' }));
+    expect(listed.operators.map((o: { spec: { name: string } }) => o.spec.name)).toContain('gaussian-blur');
+    const folder = mkdtempSync(join(scratch, 'images-'));
+    const blur = readdirSync(sifImages).find((f) => f.startsWith('gaussian-blur-'))!;
+    copyFileSync(join(sifImages, blur), join(folder, blur));
+    writeFileSync(join(folder, 'corrupt.sif'), Buffer.alloc(4096, 7));
+    const result = spawnSync(process.execPath, [join(root, 'engine/dist/cli/main.js'), 'operators', '--runtime', 'apptainer', '--images', folder], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('gaussian-blur');
+    expect(result.stderr).toContain(`cannot load operator at ${join(folder, 'corrupt.sif')}: not a readable SIF image`);
+  });
+
+  it('say clearly when apptainer is missing or the folder has no images', async () => {
+    await expect(new SingularityRuntime({ images: sifImages, apptainer: join(scratch, 'no-such-apptainer') }).catalog()).rejects.toThrow(/singularity runtime: .*no-such-apptainer.* does not run/);
+    const { operators, problems } = await new SingularityRuntime({ images: join(scratch, 'nothing-here') }).catalog();
+    expect(operators).toEqual([]);
+    expect(problems[0].message).toContain('no such folder of SIF images');
+  });
+});
+
+const zipAndBroadcast = pipeline(
+  [
+    { id: 'stream', operator: 'synthetic', params: { pattern: 'noise', width: 96, height: 64, count: 3, seed: 4 } },
+    { id: 'reference', operator: 'synthetic', params: { pattern: 'lattice', width: 96, height: 64, count: 1 } },
+    { id: 'blur', operator: 'gaussian-blur', params: { sigma: 1.3 } },
+    { id: 'sum', operator: 'test-sum' },
+    { id: 'stats', operator: 'stats' },
+  ],
+  ['stream.image->blur.image', 'blur.image->sum.a', 'reference.image->sum.b', 'sum.sum->stats.image'],
+);
+
+describe('conformance: singularity and process runtimes give identical outputs', () => {
+  it.each([
+    ['pipelines/blur-stats.json', `${root}pipelines/blur-stats.json`],
+    ['zip and broadcast', zipAndBroadcast],
+  ] as const)('%s', async (_name, document) => {
+    const local = await open('process', document);
+    await local.run();
+    const contained = await open('singularity', document);
+    const report = await contained.run();
+    expect(Object.values(report.nodes).every((n) => n.frames > 0)).toBe(true);
+    expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
+  });
+
+  it.each(['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream'])('the EM example %s, data bound read-only and results written through a writable bind', async (name) => {
+    const document = JSON.parse(readFileSync(join(root, 'pipelines', `${name}.json`), 'utf8'));
+    const results = mkdtempSync(join(scratch, 'conformance-'));
+    const into = (runtime: string) => {
+      const copy = structuredClone(document);
+      for (const node of copy.nodes) if (node.operator.endsWith('-writer')) node.params.path = join(results, runtime, `${node.id}-{frame:02d}.out`);
+      return copy;
+    };
+    const baseDir = join(root, 'pipelines');
+    const local = await open('process', into('process'), { baseDir });
+    await local.run();
+    const contained = await open('singularity', into('singularity'), { baseDir });
+    await contained.run();
+    expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
+    const listed = (runtime: string) => (existsSync(join(results, runtime)) ? readdirSync(join(results, runtime)).sort() : []);
+    const written = listed('process');
+    expect(listed('singularity')).toEqual(written);
+    for (const file of written) expect(readFileSync(join(results, 'singularity', file)).equals(readFileSync(join(results, 'process', file)))).toBe(true);
+  });
+
+  it('re-runs only the last node after its param changes, operators kept warm', async () => {
+    const session = await open('singularity', `${root}pipelines/blur-stats.json`);
+    await session.run();
+    const pids = processesOf(session.paths.dir).sort();
+    session.setParams('stats', {});
+    session.setParams('scale', { a: 7 });
+    const report = await session.run();
+    expect(Object.fromEntries(Object.entries(report.nodes).map(([id, n]) => [id, n.cached]))).toEqual({ src: true, blur: true, scale: false, stats: false });
+    expect(processesOf(session.paths.dir).sort()).toEqual(pids);
+  });
+});
+
+describe('operators in Apptainer', () => {
+  it('are contained: clean environment, only their own slot folder writable, no other shared memory, no home, no host tree', async () => {
+    const session = await open('singularity', pipeline([{ id: 'probe', operator: 'test-sandbox-probe', params: { hostPath: root } }], []));
+    await session.run();
+    const [{ value }] = session.outputs('probe', 'report') as JsonFrame<Record<string, unknown>>[];
+    // nothing of the engine's environment but what the operator needs
+    expect((value.env as string[]).filter((name) => name.startsWith('EMFLOW_')).sort()).toEqual(['EMFLOW_MODULE', 'EMFLOW_NODE', 'EMFLOW_OPERATOR', 'EMFLOW_SESSION_DIR', 'EMFLOW_SOCKET', 'EMFLOW_TOKEN']);
+    expect((value.env as string[]).filter((name) => name.startsWith('npm_') || name.startsWith('VITEST'))).toEqual([]);
+    expect(value.ownFolderWrite).toBe('written');
+    expect(value.sessionWrite).not.toBe('written');
+    expect(value.rootWrite).not.toBe('written');
+    // a private /dev/shm holding only this session's folder
+    expect(value.devShm).toEqual([basename(session.paths.dir)]);
+    expect(value.hostPathVisible).toBe(false);
+  });
+
+  it('report an operator that exits, with its exit code and last output, and start it again for the next run', async () => {
+    const session = await open(
+      'singularity',
+      pipeline(
+        [
+          { id: 'src', operator: 'synthetic', params: { width: 16, height: 16, count: 2 } },
+          { id: 'faulty', operator: 'test-faulty', params: { mode: 'exit', at: 1 } },
+        ],
+        ['src.image->faulty.image'],
+      ),
+    );
+    const failure = await session.run().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RunError);
+    expect((failure as RunError).message).toMatch(/node "faulty" \(test-faulty\) on frame 1: .*exited with code 3/);
+    expect((failure as RunError).failure.log).toContain('about to exit with code 3');
+    session.setParams('faulty', { mode: 'ok' });
+    expect((await session.run()).nodes.faulty.frames).toBe(2);
+  });
+});
