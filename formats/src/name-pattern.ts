@@ -31,6 +31,10 @@ export function formatName(pattern: string, fields: NameFields): string {
     if (value === undefined || value === '') {
       throw new Error(`name pattern "${pattern}": {${field}} has no value here (${field === 'name' ? 'the frame has no source file' : 'no node name'})`);
     }
+    // a value is one path segment: "..", "." or a separator would lead the file out of the folder the pattern names
+    if (value === '.' || value === '..' || /[/\\\0]/.test(value)) {
+      throw new Error(`name pattern "${pattern}": {${field}} is ${JSON.stringify(value)}, which cannot be used in a file name (it would leave the folder the pattern names)`);
+    }
     return value;
   });
 }

@@ -50,3 +50,15 @@ describe('sourceName', () => {
     expect(sourceName('')).toBeUndefined();
   });
 });
+
+describe('field values cannot leave the folder a pattern names', () => {
+  it('refuses a {name} or {node} that is "." or "..", holds a separator or a NUL (a source file named "...mrc" has the name "..")', () => {
+    expect(sourceName('/data/...mrc')).toBe('..');
+    for (const name of ['..', '.', 'a/b', 'a\\0b'.replace('\\0', '\0')]) {
+      expect(() => formatName('/out/{name}/f-{frame}.png', { frame: 0, name }), name).toThrow(/cannot be used in a file name/);
+    }
+    expect(() => formatName('/out/{node}.png', { frame: 0, node: '..' })).toThrow(/cannot be used in a file name/);
+    // dots inside a name are fine
+    expect(formatName('/out/{name}.png', { frame: 0, name: 'mic..000' })).toBe('/out/mic..000.png');
+  });
+});
