@@ -2,6 +2,7 @@
 // websocket, `emflow serve` as a process stopped by signals. Values are checked against NumPy/SciPy.
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +161,26 @@ describe('with a token', () => {
     await expect(EditorClient.connect(`ws://${url}/api/ws?token=nope`)).rejects.toThrow('refused: 401');
     const client = await EditorClient.connect(`ws://${url}/api/ws?token=s3cret-token`);
     await client.close();
+  });
+
+  it('cannot be bypassed by spelling the API path differently (percent-encoding, absolute form)', async () => {
+    for (const path of ['/%61pi/pipelines', '/ap%69/health', '/api%2Fhealth', '//api/health']) {
+      const response = await fetch(`http://${url}${path}`);
+      expect(response.status, path).not.toBe(200);
+      expect([401, 403, 404], path).toContain(response.status);
+    }
+    const put = await fetch(`http://${url}/%61pi/pipelines/pwned`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"emflow":1,"name":"x","nodes":[],"edges":[]}' });
+    expect(put.status).toBe(401);
+    expect(existsSync(join(folder, 'pwned.json'))).toBe(false);
+    await expect(EditorClient.connect(`ws://${url}/%61pi/ws`, { origin: 'http://evil.example' })).rejects.toThrow(/refused: 40[13]/);
+    const absolute = await new Promise<number>((resolve, reject) => {
+      const socket = connectTcp(Number(url.split(':')[1]), '127.0.0.1', () => socket.write(`GET http://${url}/api/pipelines HTTP/1.1\r\nHost: ${url}\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1])));
+      socket.on('error', reject);
+    });
+    expect(absolute).not.toBe(200);
   });
 
   it('refuses a websocket opened by a page of another origin', async () => {

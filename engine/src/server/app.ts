@@ -38,6 +38,8 @@ export interface EditorServerOptions {
 
 export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../ui/dist', import.meta.url));
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The routes @fastify/static serves the built editor on. */
+const PUBLIC_ROUTES = new Set(['/', '/*']);
 
 /** The accepts table of the type rule: for each input type, the output types that may feed it. */
 function acceptsTable(): OperatorsResponse['accepts'] {
@@ -61,7 +63,9 @@ export async function createEditorServer(options: EditorServerOptions): Promise<
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true });
 
   app.addHook('onRequest', async (request, reply) => {
-    const api = request.url.startsWith('/api/') || request.url === '/api';
+    // deny by default, decided on the route the router matched (the raw URL may spell /api as /%61pi or in
+    // absolute form): only the editor's static files are public
+    const api = !PUBLIC_ROUTES.has(request.routeOptions.url ?? '');
     const query = request.query as Record<string, unknown> | undefined;
     const refused = refusal(
       options.policy,
