@@ -50,7 +50,8 @@ export function processesOf(sessionDir: string): number[] {
 
 /** Nothing of the session is left: no directory, no operator process. */
 export async function expectNoLeaks(sessionDir: string): Promise<void> {
-  for (let i = 0; i < 50 && processesOf(sessionDir).length; i++) await new Promise((r) => setTimeout(r, 100));
+  // closing may still be under way (a dropped tab closes its session asynchronously): wait for both to go
+  for (let i = 0; i < 50 && (processesOf(sessionDir).length || existsSync(sessionDir)); i++) await new Promise((r) => setTimeout(r, 100));
   if (existsSync(sessionDir)) throw new Error(`session directory ${sessionDir} was left behind`);
   const left = processesOf(sessionDir);
   if (left.length) throw new Error(`operator processes left behind: ${left.join(', ')}`);

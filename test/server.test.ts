@@ -35,7 +35,7 @@ const runtime = new ProcessRuntime({ operatorDirs });
 const cli = join(root, 'engine/dist/cli/main.js');
 
 async function server(token?: string, session = {}): Promise<FastifyInstance> {
-  return createEditorServer({ runtime, runtimeName: 'process', folder, roots, policy: accessPolicy('127.0.0.1', token), version: 'test', session });
+  return createEditorServer({ runtime, runtimeName: 'process', folder, roots, policy: accessPolicy('127.0.0.1', token ?? false), version: 'test', session });
 }
 
 /** The blurred image as SciPy computes it (scipy.ndimage.gaussian_filter, mode reflect, truncate 4). */
@@ -269,6 +269,10 @@ describe('JSON-RPC sessions', () => {
     const latest = await client.until(() => client.displays.length > before && client.displays.at(-1));
     const blurred = scipyBlur(source, 6);
     expect((latest.header as ImageDisplay).max).toBeCloseTo(largest(blurred), 6);
+    // values under the cursor come from the frame the pane shows: the first run's frame 0 was replaced
+    expect(latest.header.run).toBe(2);
+    expect((await client.call('display.pixel', { node: 'view', x: 3, y: 5, index: 0, run: 2 })).value).toBeCloseTo(blurred[5 * width + 3], 6);
+    await expect(client.call('display.pixel', { node: 'view', x: 3, y: 5, index: 0, run: 1 })).rejects.toMatchObject({ code: -32005, message: expect.stringContaining('frame 0 of run 1 of display "view" is no longer kept') });
     await expect(client.call('session.setParams', { node: 'blur', params: { sigma: -1 } })).rejects.toMatchObject({ code: -32001, data: { problems: [{ pointer: '/nodes/1/params/sigma' }] } });
     await expect(client.call('session.setParams', { node: 'constructor', params: {} })).rejects.toMatchObject({ code: -32001, message: 'unknown node "constructor"' });
     await expect(client.call('session.setParams', { node: 'blur', params: 'sigma=3' as never })).rejects.toMatchObject({ code: -32602, message: 'params must be an object' });
@@ -340,7 +344,8 @@ describe('emflow serve', () => {
   }
 
   async function streaming(url: string) {
-    const client = await EditorClient.connect(`${url.replace('http', 'ws')}api/ws`);
+    const address = new URL(url);
+    const client = await EditorClient.connect(`ws://${address.host}/api/ws${address.search}`);
     const { session } = await client.call('session.open', {
       document: pipeline(
         [
@@ -361,7 +366,8 @@ describe('emflow serve', () => {
   ] as const) {
     it(`stops cleanly on ${how}: exit 0, no operator, no shared memory left`, async () => {
       const server = await serve([]);
-      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      // a token even on loopback, as Jupyter does
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
       const { dir } = await streaming(server.url);
       expect(processesOf(dir).length).toBe(2);
       send(server.child.pid!);
@@ -385,8 +391,28 @@ describe('emflow serve', () => {
   });
 });
 
+describe('limits', () => {
+  it('runs at most maxSessions sessions at once, and says so to the tab that asks for one more', async () => {
+    const app = await createEditorServer({ runtime, runtimeName: 'process', folder, roots, policy: accessPolicy('127.0.0.1', false), version: 'test', maxSessions: 1 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/api/ws`;
+    const [first, second] = [await EditorClient.connect(url), await EditorClient.connect(url)];
+    try {
+      const document = pipeline([{ id: 'src', operator: 'synthetic', params: { width: 8, height: 8 } }], []);
+      await first.call('session.open', { document });
+      await expect(second.call('session.open', { document })).rejects.toMatchObject({ code: -32002, message: expect.stringContaining('already runs 1 sessions') });
+      await first.call('session.close', {});
+      expect((await second.call('session.open', { document })).nodes).toEqual(['src']);
+    } finally {
+      await first.close();
+      await second.close();
+      await app.close();
+    }
+  });
+});
+
 describe('a browser slower than the stream', () => {
-  it('skips display frames while the socket is full and sends the latest once the run ends', async () => {
+  it('skips display frames while the socket is full and sends the latest once it drains', async () => {
     const sent: number[] = [];
     let full = true;
     const tab = new EditorTab({
@@ -394,11 +420,10 @@ describe('a browser slower than the stream', () => {
       baseDir: folder,
       roots,
       notify: () => undefined,
+      canSendBinary: () => !full,
       sendBinary: (message) => {
-        if (full) return false;
         const length = Buffer.from(message).readUInt32LE(0);
         sent.push((JSON.parse(Buffer.from(message).subarray(4, 4 + length).toString()) as { index: number }).index);
-        return true;
       },
     });
     try {

@@ -11,7 +11,7 @@ const numpyJson = <T>(script: string, input: unknown): T =>
   JSON.parse(execFileSync(process.env.EMFLOW_PYTHON ?? 'python3', ['-c', `import json, sys, numpy as np\ninp = json.load(sys.stdin)\n${script}`], { input: JSON.stringify(input), encoding: 'utf8' })) as T;
 
 describe('access checks', () => {
-  const loopback = accessPolicy('127.0.0.1');
+  const loopback = accessPolicy('127.0.0.1', false);
   it('on loopback without a token, accepts loopback names and refuses other Host names (DNS rebinding)', () => {
     for (const host of ['127.0.0.1:8000', 'localhost:8000', '[::1]:8000', 'LOCALHOST']) expect(refusal(loopback, { host }, true)).toBeUndefined();
     expect(refusal(loopback, { host: 'evil.example:8000' }, true)?.status).toBe(403);
@@ -40,8 +40,10 @@ describe('access checks', () => {
     expect(refusal(open, { host, authorization: `Bearer ${open.token}` }, true)).toBeUndefined();
     expect(refusal(open, { host, queryToken: open.token }, true)).toBeUndefined();
     expect(refusal(open, { host }, false)).toBeUndefined();
-    // a token given on loopback is required too
+    // on loopback too, a token is generated unless refused explicitly (other users of the machine reach loopback)
     expect(refusal(accessPolicy('127.0.0.1', 'given-token'), { host: '127.0.0.1:1' }, true)?.status).toBe(401);
+    expect(accessPolicy('127.0.0.1').token).toMatch(/^[0-9a-f]{48}$/);
+    expect(() => accessPolicy('0.0.0.0', false)).toThrow('requires a token');
   });
 
   it('reads the host name out of Host headers with ports and IPv6 literals', () => {

@@ -34,6 +34,8 @@ export interface EditorServerOptions {
   version: string;
   /** for tests: session settings */
   session?: TabOptions['session'];
+  /** sessions (editor tabs with a document open) the server runs at once (default 8) */
+  maxSessions?: number;
 }
 
 export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../ui/dist', import.meta.url));
@@ -131,10 +133,16 @@ export async function createEditorServer(options: EditorServerOptions): Promise<
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_RPC_MESSAGE_BYTES } });
   // closing the server waits for every tab's session to close: no operator or shared memory outlives it
   const tabs = new Set<EditorTab>();
+  const sessions = { open: 0, max: options.maxSessions ?? 8 };
   app.get('/api/ws', { websocket: true }, (socket) => {
-    const tab = serveTab(socket, { runtime: options.runtime, baseDir: options.folder, roots: options.roots, session: options.session });
+    const tab = serveTab(socket, { runtime: options.runtime, baseDir: options.folder, roots: options.roots, session: options.session, sessions });
     tabs.add(tab);
-    socket.on('close', () => void tab.close().finally(() => tabs.delete(tab)));
+    socket.on('close', () =>
+      void tab
+        .close()
+        .catch((error: unknown) => process.stderr.write(`emflow serve: closing a tab's session: ${(error as Error).message}\n`))
+        .finally(() => tabs.delete(tab)),
+    );
   });
   app.addHook('onClose', async () => {
     await Promise.all([...tabs].map((tab) => tab.close()));

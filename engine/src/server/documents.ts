@@ -33,6 +33,8 @@ export function documentFileName(name: string): string {
 }
 
 const isRegularFile = (path: string) => lstatSync(path, { throwIfNoEntry: false })?.isFile() === true;
+/** Larger files are listed without reading them for a title: a listing must stay quick whatever the folder holds. */
+const TITLE_READ_LIMIT = 1024 * 1024;
 
 export class DocumentFolder {
   constructor(readonly folder: string) {}
@@ -43,6 +45,7 @@ export class DocumentFolder {
     const entries = await Promise.all(
       names.sort().map(async (file): Promise<DocumentEntry> => {
         const name = file.slice(0, -5);
+        if ((lstatSync(join(this.folder, file), { throwIfNoEntry: false })?.size ?? 0) > TITLE_READ_LIMIT) return { name };
         try {
           const document = (await loadPipeline(join(this.folder, file))) as { name?: unknown; description?: unknown };
           return { name, title: typeof document?.name === 'string' ? document.name : undefined, description: typeof document?.description === 'string' ? document.description : undefined };

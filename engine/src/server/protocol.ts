@@ -93,8 +93,8 @@ export interface RpcMethods {
   'session.close': { params: Record<string, never>; result: { closed: boolean } };
   /** The size in CSS pixels × devicePixelRatio of a display pane: images are sent at most this size. Re-sends the latest frame. */
   'display.configure': { params: { node: string; width: number; height: number }; result: { ok: true } };
-  /** The full-resolution value at (x, y) of a display's frame (`index`: default the latest). */
-  'display.pixel': { params: { node: string; x: number; y: number; index?: number }; result: PixelValue };
+  /** The full-resolution value at (x, y) of a display's frame: the latest, or frame `index` of run `run` (as its header says). */
+  'display.pixel': { params: { node: string; x: number; y: number; index?: number; run?: number }; result: PixelValue };
   /** A summary of the latest frame on an output port (edge taps). */
   'edge.peek': { params: { node: string; port: string }; result: EdgePeek };
 }

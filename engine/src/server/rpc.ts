@@ -3,11 +3,14 @@
 // each is checked for its type before it reaches the tab.
 import { JSONRPCClient, JSONRPCErrorException, JSONRPCServer, JSONRPCServerAndClient, type JSONRPCParams } from 'json-rpc-2.0';
 import type { WebSocket } from 'ws';
+import { parseJsonDocument } from '../pipeline-file.js';
 import { EditorTab, TabError, type TabOptions } from './tab.js';
 import { RPC_ERRORS, type PipelineDocument, type RpcMethod, type RpcMethods } from './protocol.js';
 
 /** Largest message a tab may send: documents and params, never data. */
 export const MAX_RPC_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** How often a tab's connection is checked for life (a ping; no pong by the next one: closed). */
+export const HEARTBEAT_MS = 30_000;
 /** Display bytes the socket may hold unsent: beyond, frames of a fast stream are skipped for a slow browser. */
 export const MAX_UNSENT_DISPLAY_BYTES = 64 * 1024 * 1024;
 
@@ -49,7 +52,7 @@ function handlers(tab: EditorTab): { [M in RpcMethod]: Handler<M> } {
     'session.stop': () => tab.stop(),
     'session.close': () => tab.closeSession(),
     'display.configure': (p) => tab.configure(text(p.node, 'node'), finite(p.width, 'width'), finite(p.height, 'height')),
-    'display.pixel': (p) => tab.pixel(text(p.node, 'node'), finite(p.x, 'x'), finite(p.y, 'y'), optional(p.index, finite, 'index')),
+    'display.pixel': (p) => tab.pixel(text(p.node, 'node'), finite(p.x, 'x'), finite(p.y, 'y'), optional(p.index, finite, 'index'), optional(p.run, finite, 'run')),
     'edge.peek': (p) => tab.peekEdge(text(p.node, 'node'), text(p.port, 'port')),
   };
 }
@@ -62,16 +65,16 @@ function rpcError(error: unknown): JSONRPCErrorException {
 }
 
 /** Serve one websocket: a tab of its own, closed (session and all) when the socket closes. */
-export function serveTab(socket: WebSocket, options: Omit<TabOptions, 'notify' | 'sendBinary'>): EditorTab {
+export function serveTab(socket: WebSocket, options: Omit<TabOptions, 'notify' | 'sendBinary' | 'canSendBinary'>): EditorTab {
   const send = (data: string | Buffer | Uint8Array) => {
     if (socket.readyState === socket.OPEN) socket.send(data);
   };
-  const sendBinary = (data: Buffer | Uint8Array) => {
-    if (socket.bufferedAmount > MAX_UNSENT_DISPLAY_BYTES) return false;
-    send(data);
-    return true;
-  };
-  const tab = new EditorTab({ ...options, notify: (method, params) => channel.notify(method, params as unknown as JSONRPCParams, undefined), sendBinary });
+  const tab = new EditorTab({
+    ...options,
+    notify: (method, params) => channel.notify(method, params as unknown as JSONRPCParams, undefined),
+    canSendBinary: () => socket.bufferedAmount <= MAX_UNSENT_DISPLAY_BYTES,
+    sendBinary: send,
+  });
   const channel = new JSONRPCServerAndClient(
     new JSONRPCServer({ errorListener: () => {} }),
     new JSONRPCClient((payload: unknown) => send(JSON.stringify(payload))),
@@ -93,16 +96,26 @@ export function serveTab(socket: WebSocket, options: Omit<TabOptions, 'notify' |
     }
     let message: unknown;
     try {
-      message = JSON.parse(data.toString());
-    } catch {
-      send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error: not JSON' } }));
+      // with the limits of pipeline files: nesting depth, duplicate keys
+      message = parseJsonDocument(data.toString(), 'message');
+    } catch (error) {
+      send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `parse error: ${(error as Error).message}` } }));
       return;
     }
-    void channel.receiveAndSend(message, undefined, undefined);
+    void channel.receiveAndSend(message as never, undefined, undefined);
   });
+  // a tab whose connection died without a close (a laptop put to sleep) is found by its missing pongs, and its
+  // session (operators, shared memory) closed
+  let alive = true;
+  socket.on('pong', () => (alive = true));
+  const heartbeat = setInterval(() => {
+    if (!alive) return socket.terminate();
+    alive = false;
+    socket.ping();
+  }, HEARTBEAT_MS).unref();
   socket.on('close', () => {
+    clearInterval(heartbeat);
     channel.rejectAllPendingRequests('the connection closed');
-    void tab.close();
   });
   return tab;
 }

@@ -24,12 +24,14 @@ export function generateToken(): string {
 }
 
 /**
- * The policy for a server bound to `host`: on loopback only loopback names are accepted (and a token only when
- * given); on any other address a token is required (given, or generated as Jupyter does).
+ * The policy for a server bound to `host`. A token is required unless `token` is false: the one given, or one
+ * generated as Jupyter does (on loopback too: other users of a shared machine, an HPC login node, reach
+ * 127.0.0.1 as well). Without a token only loopback is allowed, and only loopback Host names are accepted.
  */
-export function accessPolicy(host: string, token?: string): AccessPolicy {
-  if (isLoopback(host)) return { token, hostnames: new Set([...LOOPBACK_NAMES, host]) };
-  return { token: token ?? generateToken() };
+export function accessPolicy(host: string, token?: string | false): AccessPolicy {
+  const loopback = isLoopback(host);
+  if (token === false && !loopback) throw new Error(`a server on ${host} (not loopback) requires a token`);
+  return { token: token === false ? undefined : (token ?? generateToken()), hostnames: loopback ? new Set([...LOOPBACK_NAMES, host]) : undefined };
 }
 
 export interface RequestFacts {

@@ -29,10 +29,13 @@ export interface TabOptions {
   baseDir: string;
   roots: PathRoots;
   notify<M extends keyof RpcNotifications>(method: M, params: RpcNotifications[M]): void;
-  /** false when the message was skipped (the browser is behind): the display's latest frame is sent again later */
-  sendBinary(message: Buffer | Uint8Array): boolean;
+  /** false while the browser is behind: display frames are then skipped (not even made), and the latest sent later */
+  canSendBinary(): boolean;
+  sendBinary(message: Buffer | Uint8Array): void;
   /** for tests: session settings such as retuneQuietMs */
   session?: Partial<Omit<SessionOptions, 'pipeline' | 'runtime' | 'baseDir' | 'roots'>>;
+  /** sessions open in all tabs of the server, and how many may be: each holds operators and shared memory */
+  sessions?: { open: number; max: number };
 }
 
 /** Frames kept at full resolution per display, for value-under-cursor queries and re-sends at a new pane size. */
@@ -44,16 +47,24 @@ const PROGRESS_MS = 100;
 /** How often a display that could not send its last frame tries again. */
 const CATCH_UP_MS = 250;
 
+interface KeptFrame {
+  run: number;
+  index: number;
+  frame: Frame;
+}
+
 interface Display {
   view: string;
   port: string;
   pane: PaneSize;
-  /** copies of the latest frames by index (slot views die with the callback) */
-  frames: Map<number, { run: number; frame: Frame }>;
-  latest?: number;
-  /** a frame was skipped since the last one sent: the latest goes again when the run ends */
+  /** copies of the latest frames by run and index (slot views die with the callback), oldest first */
+  frames: Map<string, KeptFrame>;
+  latest?: KeptFrame;
+  /** a frame was skipped since the last one sent: the latest goes again once the socket takes it */
   skipped?: boolean;
 }
+
+const keyOf = (run: number, index: number) => `${run}:${index}`;
 
 const EDITOR_STATE: Record<NodeState, EditorNodeState> = { waiting: 'queued', running: 'running', done: 'done', cached: 'cached', failed: 'failed', cancelled: 'cancelled' };
 
@@ -80,6 +91,8 @@ export class EditorTab {
   private readonly displays = new Map<string, Display>();
   private readonly sent = new Map<string, { state: EditorNodeState; at: number }>();
   private readonly started = new Map<string, number>();
+  /** the latest frame count of a node, sent when the throttle lets it */
+  private readonly trailing = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(private readonly options: TabOptions) {}
@@ -95,6 +108,8 @@ export class EditorTab {
     return this.serial(async () => {
       await this.endSession();
       if (this.closed) throw new TabError('the connection is closing', 'noSession');
+      const limit = this.options.sessions;
+      if (limit && limit.open >= limit.max) throw new TabError(`the server already runs ${limit.max} sessions (one per editor tab): close a tab, or start emflow serve with a higher --max-sessions`, 'noSession');
       let session: Session;
       try {
         session = await Session.open({ ...this.options.session, pipeline: document, runtime: this.options.runtime, baseDir: this.options.baseDir, roots: this.options.roots });
@@ -106,6 +121,7 @@ export class EditorTab {
         throw error;
       }
       this.session = session;
+      if (limit) limit.open++;
       session.on('node', ({ node, state, frames }) => this.nodeState(node, state, frames));
       session.on('log', (line) => this.options.notify('log', line));
       for (const [node, spec] of session.pipeline.specs) {
@@ -125,10 +141,7 @@ export class EditorTab {
   /** Run the open session; a run already going (e.g. started by a re-tune) is joined, not doubled. */
   run(frames?: number): Promise<RunSummary> {
     const session = this.requireSession();
-    this.running ??= this.execute(session, frames).finally(() => {
-      this.running = undefined;
-      this.catchUp();
-    });
+    this.running ??= this.execute(session, frames).finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -184,48 +197,58 @@ export class EditorTab {
     const editorState = EDITOR_STATE[state];
     if (state === 'running' && !this.started.has(node)) this.started.set(node, now);
     const last = this.sent.get(node);
-    // every change of state at once; frame counts while running at most every PROGRESS_MS
-    if (last && last.state === editorState && now - last.at < PROGRESS_MS) return;
-    this.sent.set(node, { state: editorState, at: now });
-    const since = this.started.get(node);
-    this.options.notify('node.state', { run: this.runs, node, state: editorState, frames, ms: since === undefined ? undefined : now - since });
+    const notify = () => {
+      this.trailing.delete(node);
+      this.sent.set(node, { state: editorState, at: performance.now() });
+      const since = this.started.get(node);
+      this.options.notify('node.state', { run: this.runs, node, state: editorState, frames, ms: since === undefined ? undefined : performance.now() - since });
+    };
+    clearTimeout(this.trailing.get(node));
+    // every change of state at once; frame counts while running at most every PROGRESS_MS, the last one always
+    if (last && last.state === editorState && now - last.at < PROGRESS_MS) this.trailing.set(node, setTimeout(notify, PROGRESS_MS - (now - last.at)).unref());
+    else notify();
   }
 
   private onFrame(run: number, event: FrameEvent): void {
     const display = this.displays.get(event.node);
     if (!display || event.port !== display.port) return;
     // sent straight from the slot, before the copy kept for pixel queries: the pane is not kept waiting
-    this.send(event.node, display, { run, frame: event.frame }, event.index);
-    let spare = display.frames.get(event.index);
-    display.frames.delete(event.index);
-    if (!spare && display.frames.size >= KEPT_FRAMES) {
-      const oldest = display.frames.keys().next().value!;
-      spare = display.frames.get(oldest);
-      display.frames.delete(oldest);
-    }
-    display.frames.set(event.index, { run, frame: copyFrame(event.frame, spare?.frame) });
-    display.latest = event.index;
+    this.send(event.node, display, { run, index: event.index, frame: event.frame });
+    // the same frame index of an earlier run is replaced (its buffer reused), else the oldest beyond KEPT_FRAMES
+    let spare = [...display.frames.values()].find((kept) => kept.index === event.index && kept.run !== run);
+    if (!spare && display.frames.size >= KEPT_FRAMES) spare = display.frames.values().next().value;
+    if (spare) display.frames.delete(keyOf(spare.run, spare.index));
+    const kept = { run, index: event.index, frame: copyFrame(event.frame, spare?.frame) };
+    display.frames.set(keyOf(run, event.index), kept);
+    display.latest = kept;
   }
 
-  private send(node: string, display: Display, { run, frame }: { run: number; frame: Frame }, index: number): void {
+  private send(node: string, display: Display, kept: KeptFrame): void {
     if (!this.session) return;
-    const message = displayMessage(display.view, frame, { node, run, index, params: this.session.params(node) }, display.pane);
+    if (!this.options.canSendBinary()) {
+      // skipped before any work is done for it; the latest goes once the socket has drained
+      if (!display.skipped) setTimeout(() => this.catchUp(), CATCH_UP_MS).unref();
+      display.skipped = true;
+      return;
+    }
+    display.skipped = false;
+    const message = displayMessage(display.view, kept.frame, { node, run: kept.run, index: kept.index, params: this.session.params(node) }, display.pane);
     if (message instanceof Error) {
       this.options.notify('log', { node, stream: 'stderr', line: `display: ${message.message}` });
       return;
     }
-    display.skipped = !this.options.sendBinary(encodeDisplayMessage(message));
+    this.options.sendBinary(encodeDisplayMessage(message));
   }
 
-  /** Send again the latest frame of every display that skipped one (a stream outran the browser), until it goes. */
+  /** Send the latest frame of every display that skipped one (a stream outran the browser), once the socket takes it. */
   private catchUp(): void {
-    // a run going sends frames of its own, and catches up when it ends
-    if (this.closed || this.running) return;
+    if (this.closed) return;
     for (const [node, display] of this.displays) {
-      const latest = display.latest === undefined ? undefined : display.frames.get(display.latest);
-      if (display.skipped && latest) this.send(node, display, latest, display.latest!);
+      if (display.skipped && display.latest) {
+        display.skipped = false;
+        this.send(node, display, display.latest);
+      }
     }
-    if ([...this.displays.values()].some((d) => d.skipped)) setTimeout(() => this.catchUp(), CATCH_UP_MS).unref();
   }
 
   /**
@@ -255,23 +278,22 @@ export class EditorTab {
   configure(node: string, width: number, height: number): { ok: true } {
     const display = this.displayOf(node);
     display.pane = { width: Math.min(MAX_PANE, Math.max(1, Math.round(width))), height: Math.min(MAX_PANE, Math.max(1, Math.round(height))) };
-    const latest = display.latest === undefined ? undefined : display.frames.get(display.latest);
-    if (latest) this.send(node, display, latest, display.latest!);
+    if (display.latest) this.send(node, display, display.latest);
     return { ok: true };
   }
 
-  /** The full-resolution value at (x, y) of a display's frame. */
-  pixel(node: string, x: number, y: number, index?: number): PixelValue {
+  /** The full-resolution value at (x, y) of a display's frame: the latest, or frame `index` of run `run` (default the latest run that has it). */
+  pixel(node: string, x: number, y: number, index?: number, run?: number): PixelValue {
     const display = this.displayOf(node);
-    const at = index ?? display.latest;
-    const kept = at === undefined ? undefined : display.frames.get(at);
-    if (!kept) throw new TabError(at === undefined ? `display "${node}" has no frame yet` : `frame ${at} of display "${node}" is no longer kept (the latest ${KEPT_FRAMES} are)`, 'noFrame');
+    const kept =
+      index === undefined ? display.latest : run !== undefined ? display.frames.get(keyOf(run, index)) : [...display.frames.values()].reverse().find((k) => k.index === index);
+    if (!kept) throw new TabError(index === undefined ? `display "${node}" has no frame yet` : `frame ${index}${run === undefined ? '' : ` of run ${run}`} of display "${node}" is no longer kept (the latest ${KEPT_FRAMES} are)`, 'noFrame');
     const plane = kept.frame.kind === 'ndarray' ? planeOf(kept.frame) : undefined;
     if (!plane) throw new TabError(`display "${node}" does not show an image`, 'noFrame');
     if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= plane.width || y >= plane.height) {
       throw new TabError(`(${x}, ${y}) is outside the ${plane.width} × ${plane.height} image of display "${node}"`, 'invalid');
     }
-    return { x, y, index: at!, value: plane.values[y * plane.width + x] };
+    return { x, y, index: kept.index, value: plane.values[y * plane.width + x] };
   }
 
   /** A summary of the latest frame on a node's output port (edge taps). */
@@ -305,6 +327,7 @@ export class EditorTab {
     this.session = undefined;
     this.displays.clear();
     if (session) {
+      if (this.options.sessions) this.options.sessions.open--;
       session.stop();
       await this.running?.catch(() => undefined);
       await session.close();

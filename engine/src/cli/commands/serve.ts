@@ -4,18 +4,21 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
+import { accessPolicy, isLoopback } from '../../server/security.js';
 import { EXIT, UsageError } from '../exit.js';
 import { addOperatorsOption, cliRuntime, operatorDirsOption, repeatable, runtimeOption } from '../operator-dirs.js';
 
 interface ServeFlags {
   port: string;
   host: string;
-  token?: string;
+  /** commander: false with --no-token */
+  token?: string | false;
   runtime: string;
   operators: string[];
   images?: string;
   data: string[];
   output: string[];
+  maxSessions: string;
 }
 
 function folders(flag: string, dirs: readonly string[]): string[] {
@@ -40,16 +43,21 @@ export function serveCommand(program: Command): void {
       .argument('[pipeline-or-folder]', 'a folder of pipeline documents, or one document (its folder is served and it opens first)', '.')
       .option('--port <n>', 'TCP port (0: any free port)', '8000')
       .option('--host <address>', 'address to listen on; any but loopback requires a token', '127.0.0.1')
-      .option('--token <token>', 'the token the browser must present (default: none on loopback, generated otherwise)')
+      .option('--token <token>', 'the token the browser must present (default: $EMFLOW_SERVE_TOKEN, or one generated and printed in the URL)')
+      .option('--no-token', 'no token (loopback only: then any local user can drive the editor)')
       .option('--runtime <name>', 'where operators run: process, docker or singularity (apptainer)', 'process'),
   )
     .option('--data <dir>', 'a folder whose files params may read (repeatable; default: the working directory)', repeatable, [])
+    .option('--max-sessions <n>', 'editor tabs that may have a session (operators, shared memory) open at once', '8')
     .option('--output <dir>', 'a folder params may write into (repeatable; default: the working directory)', repeatable, [])
     .addHelpText('after', '\nCtrl-C stops every operator and removes the shared memory before exiting.\nExit status: 0 after Ctrl-C, 2 usage error.')
     .action(async (target: string, flags: ServeFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects 0–65535, got "${flags.port}"`);
-      if (flags.token !== undefined && !/^[\x21-\x7e]{8,200}$/.test(flags.token)) throw new UsageError('--token must be 8–200 printable characters without spaces');
+      // the environment keeps the token out of `ps`, which every user of the machine can read
+      const token = flags.token === false ? false : (flags.token ?? process.env.EMFLOW_SERVE_TOKEN);
+      if (typeof token === 'string' && !/^[\x21-\x7e]{8,200}$/.test(token)) throw new UsageError('--token must be 8–200 printable characters without spaces');
+      if (token === false && !isLoopback(flags.host)) throw new UsageError(`--no-token: only on a loopback address, not ${flags.host}`);
       const stat = statSync(resolve(target), { throwIfNoEntry: false });
       if (!stat) throw new UsageError(`${target}: no such file or folder`);
       const folder = stat.isDirectory() ? resolve(target) : dirname(resolve(target));
@@ -57,11 +65,12 @@ export function serveCommand(program: Command): void {
       const runtimeName = runtimeOption(flags.runtime);
       const runtime = await cliRuntime(runtimeName, operatorDirsOption(flags.operators, runtimeName), flags.images);
       const roots = { read: folders('--data', flags.data.length ? flags.data : ['.']), write: folders('--output', flags.output.length ? flags.output : ['.']) };
-      const { accessPolicy } = await import('../../server/security.js');
       const { createEditorServer } = await import('../../server/app.js');
-      const policy = accessPolicy(flags.host, flags.token);
+      const policy = accessPolicy(flags.host, token);
       const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
-      const app = await createEditorServer({ runtime, runtimeName, folder, initial, roots, policy, version });
+      const maxSessions = Number(flags.maxSessions);
+      if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new UsageError(`--max-sessions expects a positive integer, got "${flags.maxSessions}"`);
+      const app = await createEditorServer({ runtime, runtimeName, folder, initial, roots, policy, version, maxSessions });
 
       let stopping = false;
       const stop = (signal: string) => {
