@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CONTAINER_SESSION_DIR } from '../runtime/docker.js';
 import type { OperatorInfo } from '../runtime/runtime.js';
 import { APP_ROOT, contentHash, copyNodeRuntime, HOST_ENTRY, moduleInImage, operatorLabels, stageOperator, stageSdk, type BuildStep } from './images.js';
 
@@ -31,16 +32,25 @@ export async function findApptainer(given = process.env.EMFLOW_APPTAINER): Promi
   throw new Error('singularity runtime: neither apptainer nor singularity is on PATH (install Apptainer, or set EMFLOW_APPTAINER=/path/to/apptainer)');
 }
 
+/** What the runtime starts in an operator's image: its Node on the SDK's host (no shell in the image to run a runscript). */
+export const OPERATOR_COMMAND = ['/usr/local/bin/node', HOST_ENTRY];
+
 /** A SIF's file name: `<operator>-<version>-<content hash>.sif`. */
 export const sifName = (info: OperatorInfo, hash: string) => `${info.spec.name}-${info.spec.version}-${hash.slice(0, 16)}.sif`;
 
-/** The definition file: the assembled root copied in, the labels, and the operator host as the runscript. */
+/**
+ * The definition file: the assembled root copied in, the mount point of the session directory (apptainer cannot
+ * make one in a read-only image), the labels, the environment, and the operator host as the runscript.
+ */
 export function definitionFile(root: string, entries: readonly string[], labels: Record<string, string>, environment: Record<string, string>): string {
-  const lines = ['Bootstrap: scratch', '', '%files', ...entries.map((entry) => `    ${join(root, entry)} /${entry}`), '', '%labels'];
+  const lines = ['Bootstrap: scratch', '', '%setup', `    mkdir -p "$APPTAINER_ROOTFS${CONTAINER_SESSION_DIR}"`, ''];
+  // the contents of each top-level folder into the folder of that name (apptainer makes /etc, /tmp … itself)
+  lines.push('%files', ...entries.map((entry) => `    ${join(root, entry)}/* /${entry}/`), '', '%labels');
   // a label is the rest of its line: values are one line (JSON.stringify escapes newlines)
   for (const [key, value] of Object.entries(labels)) lines.push(`    ${key} ${value.replace(/\n/g, ' ')}`);
   lines.push('', '%environment', ...Object.entries(environment).map(([key, value]) => `    export ${key}=${JSON.stringify(value)}`));
-  lines.push('', '%runscript', `    exec /usr/local/bin/node ${HOST_ENTRY} "$@"`, '');
+  // there is no shell in the image: the runtime execs OPERATOR_COMMAND; the runscript says so for `apptainer inspect`
+  lines.push('', '%runscript', `    exec ${OPERATOR_COMMAND.join(' ')} "$@"`, '');
   return lines.join('\n');
 }
 
@@ -67,14 +77,15 @@ export async function buildSifs(operators: { info: OperatorInfo; module: string 
       stageOperator(app, info, module);
       const labels = operatorLabels(info);
       const environment = { EMFLOW_MODULE: moduleInImage(module), EMFLOW_OPERATOR: info.spec.name, NODE_ENV: 'production', PATH: '/usr/local/bin:/usr/bin:/bin' };
-      const hash = contentHash(root, JSON.stringify({ labels, environment, entry: HOST_ENTRY }));
+      const hash = contentHash(root, JSON.stringify({ labels, environment, command: OPERATOR_COMMAND, mounts: [CONTAINER_SESSION_DIR], recipe: 2 }));
       const name = sifName(info, hash);
       const path = join(imagesDir, name);
       const others = readdirSync(imagesDir).filter((f) => f !== name && f.startsWith(`${info.spec.name}-`) && f.endsWith('.sif') && f.slice(info.spec.name.length + 1).split('-').length === 2);
       let status: BuildStep['status'] = 'unchanged';
       if (options.force || !readdirSync(imagesDir).includes(name)) {
         const definition = join(root, '..', `${root.split('/').pop()}.def`);
-        writeFileSync(definition, definitionFile(root, readdirSync(root), { ...labels, 'emflow.content-hash': hash }, environment));
+        const filled = readdirSync(root).filter((entry) => readdirSync(join(root, entry)).length > 0);
+        writeFileSync(definition, definitionFile(root, filled, { ...labels, 'emflow.content-hash': hash }, environment));
         // built beside the target and renamed: a reader never sees half a SIF
         const partial = `${path}.partial`;
         try {

@@ -14,6 +14,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   build: async () => (await import('./commands/build.js')).buildCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
+  submit: async () => (await import('./commands/submit.js')).submitCommand,
+  jobs: async () => (await import('./commands/jobs.js')).jobsCommand,
+  logs: async () => (await import('./commands/logs.js')).logsCommand,
 };
 const asked = process.argv[2];
 const registers = await Promise.all(Object.hasOwn(COMMANDS, asked) ? [COMMANDS[asked]()] : Object.values(COMMANDS).map((load) => load()));

@@ -1,4 +1,5 @@
 // What container runtimes (docker, singularity) bind into an operator and the limits they give it.
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { OperatorSpec } from '@emflow/sdk';
 import { pathParams } from '../path-params.js';
@@ -30,3 +31,25 @@ export interface ContainerLimits {
 }
 
 export const DEFAULT_LIMITS: ContainerLimits = { memory: '4g', cpus: 2, pids: 256 };
+
+/** Can `user` write into `folder`, by its mode bits? */
+function writableBy(folder: string, user: { uid: number; gid: number }): boolean {
+  const { uid, gid, mode } = statSync(folder);
+  return (uid === user.uid && (mode & 0o200) !== 0) || (gid === user.gid && (mode & 0o020) !== 0) || (mode & 0o002) !== 0;
+}
+
+/**
+ * Make sure the containers' user can write where a node writes: folders that do not exist yet are created
+ * and given to that user; an existing folder it cannot write is a clear error before anything starts.
+ */
+export function prepareWriteFolders(binds: string[], user: { uid: number; gid: number }): void {
+  for (const bind of binds.filter((b) => b.endsWith(':rw'))) {
+    const folder = bind.split(':')[0];
+    if (!existsSync(folder)) {
+      mkdirSync(folder, { recursive: true });
+      if (process.getuid?.() === 0) chownSync(folder, user.uid, user.gid);
+    } else if (!writableBy(folder, user)) {
+      throw new Error(`its output folder ${folder} is not writable by the operators' user (uid ${user.uid}): make it writable (e.g. chown ${user.uid} ${folder}) or write elsewhere`);
+    }
+  }
+}

@@ -2,7 +2,6 @@
 // Containers see the session directory read-only (inputs, the socket) with only their own node's slot folder
 // writable, and the paths their params name; no network, read-only root, no capabilities, a non-root user,
 // and memory, CPU and process limits (the spec's `resources`, or defaults).
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -12,7 +11,7 @@ import { CONTAINER_USER } from '../build/images.js';
 import { isAlive } from '../session/session-dir.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
-import { dataBinds, DEFAULT_LIMITS, memoryBytes, type ContainerLimits } from './binds.js';
+import { dataBinds, DEFAULT_LIMITS, memoryBytes, prepareWriteFolders, type ContainerLimits } from './binds.js';
 import { LogTail } from './log-tail.js';
 import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
 
@@ -20,28 +19,6 @@ import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime,
 export const CONTAINER_SESSION_DIR = '/emflow/session';
 const LABEL_SESSION = 'emflow.session';
 const LABEL_ENGINE = 'emflow.engine';
-
-/** Can `user` write into `folder`, by its mode bits? */
-function writableBy(folder: string, user: { uid: number; gid: number }): boolean {
-  const { uid, gid, mode } = statSync(folder);
-  return (uid === user.uid && (mode & 0o200) !== 0) || (gid === user.gid && (mode & 0o020) !== 0) || (mode & 0o002) !== 0;
-}
-
-/**
- * Make sure the containers' user can write where a node writes: folders that do not exist yet are created
- * and given to that user; an existing folder it cannot write is a clear error before anything starts.
- */
-export function prepareWriteFolders(binds: string[], user: { uid: number; gid: number }): void {
-  for (const bind of binds.filter((b) => b.endsWith(':rw'))) {
-    const folder = bind.split(':')[0];
-    if (!existsSync(folder)) {
-      mkdirSync(folder, { recursive: true });
-      if (process.getuid?.() === 0) chownSync(folder, user.uid, user.gid);
-    } else if (!writableBy(folder, user)) {
-      throw new Error(`its output folder ${folder} is not writable by the containers' user (uid ${user.uid}): make it writable (e.g. chown ${user.uid} ${folder}) or write elsewhere`);
-    }
-  }
-}
 
 export const defaultDockerSocket = () => process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 

@@ -1,4 +1,4 @@
-// The singularity runtime (alias apptainer): every operator a SIF image run as a long-lived `apptainer run`
+// The singularity runtime (alias apptainer): every operator a SIF image run as a long-lived `apptainer exec`
 // child speaking the same protocol as on the other runtimes. Inside a Slurm allocation each operator is its
 // own job step (`srun --exact --overlap` with the spec's resources), so Slurm accounts for and limits it.
 //
@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { OperatorSpec } from '@emflow/sdk';
 import { writeNewFile } from '@emflow/formats';
-import { defaultImagesDir, findApptainer } from '../build/sif.js';
+import { defaultImagesDir, findApptainer, OPERATOR_COMMAND } from '../build/sif.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
-import { dataBinds, memoryBytes } from './binds.js';
+import { dataBinds, memoryBytes, prepareWriteFolders } from './binds.js';
+import { CONTAINER_SESSION_DIR } from './docker.js';
 import { spawnOperatorProcess } from './local-process.js';
 import { conflictMessage, type OperatorCatalog, type OperatorInfo, type OperatorProcess, type Runtime, type StartRequest } from './runtime.js';
 
@@ -163,13 +164,16 @@ export class SingularityRuntime implements Runtime {
 
   async start({ node, operator, session, token, params }: StartRequest): Promise<OperatorProcess> {
     const apptainer = await this.apptainer();
-    const own = join(session.dir, node);
-    const binds = [`${session.dir}:${session.dir}:ro`, `${own}:${own}:rw`, ...dataBinds(operator.spec, params)];
+    const files = dataBinds(operator.spec, params);
+    // operators run as the engine's user: folders they write into that do not exist yet are made now
+    prepareWriteFolders(files, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+    // at a fixed place the image provides (a contained /dev/shm has no room for mount points of the host's)
+    const binds = [`${session.dir}:${CONTAINER_SESSION_DIR}:ro`, `${join(session.dir, node)}:${CONTAINER_SESSION_DIR}/${node}:rw`, ...files];
     // as root on VMs that withhold a capability, apptainer needs --no-privs; it drops privileges anyway
     const privileges = process.getuid?.() === 0 ? ['--no-privs'] : [];
-    const command = [apptainer, 'run', '--containall', '--cleanenv', '--no-home', '--writable-tmpfs', ...privileges, ...binds.flatMap((b) => ['--bind', b]), operator.location];
+    const command = [apptainer, 'exec', '--containall', '--cleanenv', '--no-home', ...privileges, ...binds.flatMap((b) => ['--bind', b]), operator.location, ...OPERATOR_COMMAND];
     // the token travels in the environment, never on a command line that `ps` shows to every user
-    const settings = { EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
+    const settings = { EMFLOW_SOCKET: `${CONTAINER_SESSION_DIR}/control.sock`, EMFLOW_SESSION_DIR: CONTAINER_SESSION_DIR, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const [key, value] of Object.entries(settings)) {
       env[`APPTAINERENV_${key}`] = value;

@@ -1,5 +1,5 @@
 // emflow run FILE
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
 import { preparePipeline } from '../../prepare.js';
@@ -20,6 +20,7 @@ interface RunFlags {
   json?: boolean;
   frames?: string;
   timeout?: string;
+  progress: string;
 }
 
 /** Apply `--set NODE.PARAM=VALUE` (VALUE parsed as JSON when it is JSON, else taken as a string). */
@@ -77,6 +78,7 @@ export function runCommand(program: Command): void {
     .option('--json', 'print the run report as one JSON object on stdout')
     .option('--frames <n>', 'stop every source after n frames')
     .option('--timeout <ms>', 'stop an operator that takes longer than this for one frame', '120000')
+    .addOption(new Option('--progress <style>', 'per-node progress on stderr: auto (a live display on a terminal, unless --json), plain (one line per node state change), none').choices(['auto', 'plain', 'none']).default('auto'))
     .addHelpText('after', '\nExit status: 0 success, 1 invalid pipeline or failed run, 2 usage error or unreadable file, 130 interrupted.')
     .action(async (file: string, flags: RunFlags) => {
       const frames = positiveInteger('--frames', flags.frames);
@@ -119,7 +121,7 @@ export function runCommand(program: Command): void {
       const operators = new Map(session.pipeline.document.nodes.map((n) => [n.id, n.operator]));
       const progress = (state.progress = createProgress(
         session.pipeline.order.map((id) => ({ id, operator: operators.get(id)! })),
-        !flags.json && process.stderr.isTTY === true,
+        flags.progress === 'plain' ? 'plain' : flags.progress === 'auto' && !flags.json && process.stderr.isTTY === true,
       ));
       session.on('node', ({ node, state, frames: count }) => progress.update(node, state, count));
       const written: string[] = [];
