@@ -14,6 +14,14 @@ function emflow(...args: string[]) {
 }
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'emflow-cli-'));
+/** Was this session folder made by process `pid`? (other test files open sessions at the same time) */
+function ownedBy(dir: string, pid: number): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as { pid: number }).pid === pid;
+  } catch {
+    return false; // not written yet, or gone
+  }
+}
 function file(name: string, text: string): string {
   const path = join(scratch(), name);
   writeFileSync(path, text);
@@ -145,7 +153,7 @@ describe('emflow run', () => {
     let dir: string | undefined;
     for (let i = 0; i < 200 && !dir; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const fresh = readdirSync('/dev/shm').find((n) => n.startsWith('emflow-') && !before.has(n));
+      const fresh = readdirSync('/dev/shm').find((n) => n.startsWith('emflow-') && !before.has(n) && ownedBy(`/dev/shm/${n}`, child.pid!));
       if (fresh && processesOf(`/dev/shm/${fresh}`).length === 3) dir = `/dev/shm/${fresh}`;
     }
     expect(dir).toBeDefined();
@@ -165,7 +173,8 @@ describe('emflow run on a watching source', () => {
     let dir: string | undefined;
     for (let i = 0; i < 200 && !dir; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const fresh = readdirSync('/dev/shm').find((n) => n.startsWith('emflow-') && !before.has(n));
+      // this child's session (other test files open sessions meanwhile): its owner file names the child
+      const fresh = readdirSync('/dev/shm').find((n) => n.startsWith('emflow-') && !before.has(n) && ownedBy(`/dev/shm/${n}`, child.pid!));
       if (fresh && processesOf(`/dev/shm/${fresh}`).length === 4) dir = `/dev/shm/${fresh}`;
     }
     expect(dir).toBeDefined();
