@@ -169,4 +169,4 @@ export function sessionSnapshot(session: Session) {
 }
 
 /** The SIF images the Apptainer tests build and use, kept between runs on a machine (builds are incremental). */
-export const sifImages = process.env.EMFLOW_TEST_IMAGES ?? '/var/cache/emflow/test-sif';
+export const sifImages = process.env.EMFLOW_TEST_IMAGES ?? '/var/tmp/emflow-test-sif';

@@ -8,6 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { localContext, operatorDefinition, slotBytesForArray, type NDArray } from '@emflow/sdk';
 import { buildImages } from '../build/images.js';
 import { connectDocker, DockerRuntime } from '../runtime/docker.js';
+import { SingularityRuntime } from '../runtime/singularity.js';
+import { buildSifs } from '../build/sif.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { median } from '../session/run.js';
@@ -39,7 +41,8 @@ export interface BenchReport {
   roundTrip: { medianUs: number; frames: number; target: string; met: boolean };
   chain: { side: number; frames: number; pipelineFps: number; singleProcessFps: number; ratio: number; target: string; met: boolean };
   stream: StreamBench;
-  docker?: DockerBench;
+  docker?: ContainerBench;
+  singularity?: ContainerBench;
 }
 
 const ms = (ns: bigint) => Number(ns) / 1e6;
@@ -197,7 +200,7 @@ async function chainSingleProcess(runtime: ProcessRuntime, sizes: BenchSizes): P
   return median(rates);
 }
 
-export interface DockerBench {
+export interface ContainerBench {
   coldStart: { containers: number; parallelMs: number; sequentialMs: number; ratio: number; target: string; met: boolean };
   warmRerun: { side: number; rerunMs: number; coldMs: number; coldOverRerun: number; target: string; met: boolean };
   handoff: { containersMs: number; processesMs: number; ratio: number; target: string; met: boolean };
@@ -217,16 +220,23 @@ async function timeOpen(runtime: Runtime, pipeline: object): Promise<number> {
   return ms;
 }
 
-/** The docker runtime side by side with the process runtime: cold start, warm re-run, container hand-off. */
-async function dockerBench(processes: ProcessRuntime, sizes: BenchSizes, handoffProcessesMs: number, say: (step: string) => void): Promise<DockerBench> {
-  const docker = await connectDocker();
-  say('building operator images (incremental)');
+/** A container runtime (docker, or singularity with Apptainer) side by side with the process runtime: cold start, warm re-run, hand-off. */
+async function containerBench(kind: 'docker' | 'singularity', processes: ProcessRuntime, sizes: BenchSizes, handoffProcessesMs: number, say: (step: string) => void): Promise<ContainerBench> {
   const { operators } = await processes.catalog();
-  await buildImages(docker, operators.map((info) => ({ info, module: processes.modulePath(info)! })), { base: 'offline' });
-  const runtime = new DockerRuntime();
+  const sources = operators.map((info) => ({ info, module: processes.modulePath(info)! }));
+  let runtime: Runtime;
+  if (kind === 'docker') {
+    say('building operator images (incremental)');
+    await buildImages(await connectDocker(), sources, { base: 'offline' });
+    runtime = new DockerRuntime();
+  } else {
+    say('building operator SIF images (incremental)');
+    await buildSifs(sources);
+    runtime = new SingularityRuntime({ slurm: false });
+  }
   await runtime.catalog();
 
-  say('cold start of 8 containers, in parallel and one after another');
+  say(`cold start of 8 ${kind} operators, in parallel and one after another`);
   const eight = chainOf([{ id: 'src', operator: 'synthetic', params: { width: 64, height: 64 } }, ...Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, operator: 'scale' }))], {});
   const parallel: number[] = [];
   const sequential: number[] = [];
@@ -269,7 +279,7 @@ async function dockerBench(processes: ProcessRuntime, sizes: BenchSizes, handoff
   }
   const rerunMs = median(reruns);
 
-  say('hand-off between two containers');
+  say(`hand-off between two ${kind} operators`);
   const containersMs = await handoff(runtime, sizes);
   return {
     coldStart: { containers: 8, parallelMs, sequentialMs, ratio: parallelMs / sequentialMs, target: 'parallel ≤ 0.35 × sequential', met: parallelMs <= 0.35 * sequentialMs },
@@ -350,7 +360,7 @@ async function streamIntoSlowConsumer(runtime: ProcessRuntime, sizes: BenchSizes
   );
 }
 
-export async function runBench(sizes: BenchSizes, say: (step: string) => void = () => {}, withDocker = false): Promise<BenchReport> {
+export async function runBench(sizes: BenchSizes, say: (step: string) => void = () => {}, withDocker = false, withSingularity = false): Promise<BenchReport> {
   const runtime = new ProcessRuntime({ operatorDirs: [benchOperators, ...defaultOperatorDirs()] });
   const bytes = sizes.handoffElements * 4;
   say('memcpy reference');
@@ -367,10 +377,12 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
   const singleProcessFps = await chainSingleProcess(runtime, sizes);
   say('stream into a slow consumer, default result cache');
   const stream = await streamIntoSlowConsumer(runtime, sizes);
-  const docker = withDocker ? await dockerBench(runtime, sizes, handoffMs, say) : undefined;
+  const docker = withDocker ? await containerBench('docker', runtime, sizes, handoffMs, say) : undefined;
+  const singularity = withSingularity ? await containerBench('singularity', runtime, sizes, handoffMs, say) : undefined;
   return {
     machine: { cpus: cpus().length, node: process.version },
     ...(docker ? { docker } : {}),
+    ...(singularity ? { singularity } : {}),
     handoff: {
       frameBytes: bytes,
       handoffMs,

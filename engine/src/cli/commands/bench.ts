@@ -24,15 +24,18 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
     `stream of ${r.stream.frames} frames of ${f(r.stream.frameBytes / 2 ** 20, 1)} MiB into a consumer that takes 20 ms each, ring of ${r.stream.ringSize}, default result cache on`,
     `  producer ahead of its consumer   at most ${r.stream.peakAhead} frames`,
     `  slot files in the session dir    at most ${f(r.stream.peakDirBytes / 2 ** 20, 1)} MiB (rings ${f(r.stream.ringBytes / 2 ** 20, 1)} MiB + cache budget ${f(r.stream.cacheBudget / 2 ** 20, 0)} MiB)  (${r.stream.target}: ${mark(r.stream.met)})`,
-    ...(r.docker
-      ? [
-          ``,
-          `docker runtime`,
-          `  cold start of 8 containers: parallel ${f(r.docker.coldStart.parallelMs, 0)} ms, one after another ${f(r.docker.coldStart.sequentialMs, 0)} ms, ratio ${f(r.docker.coldStart.ratio)}  (${r.docker.coldStart.target}: ${mark(r.docker.coldStart.met)})`,
-          `  warm re-run, last of 5 nodes changed (${r.docker.warmRerun.side}²): ${f(r.docker.warmRerun.rerunMs, 1)} ms; cold open + run ${f(r.docker.warmRerun.coldMs, 0)} ms (${f(r.docker.warmRerun.coldOverRerun, 1)}×)  (${r.docker.warmRerun.target}: ${mark(r.docker.warmRerun.met)})`,
-          `  hand-off between containers ${f(r.docker.handoff.containersMs, 3)} ms vs processes ${f(r.docker.handoff.processesMs, 3)} ms, ratio ${f(r.docker.handoff.ratio)}  (${r.docker.handoff.target}: ${mark(r.docker.handoff.met)})`,
-        ]
-      : []),
+    ...(['docker', 'singularity'] as const).flatMap((kind) => {
+      const c = r[kind];
+      return c
+        ? [
+            ``,
+            `${kind} runtime`,
+            `  cold start of 8 operators: parallel ${f(c.coldStart.parallelMs, 0)} ms, one after another ${f(c.coldStart.sequentialMs, 0)} ms, ratio ${f(c.coldStart.ratio)}  (${c.coldStart.target}: ${mark(c.coldStart.met)})`,
+            `  warm re-run, last of 5 nodes changed (${c.warmRerun.side}²): ${f(c.warmRerun.rerunMs, 1)} ms; cold open + run ${f(c.warmRerun.coldMs, 0)} ms (${f(c.warmRerun.coldOverRerun, 1)}×)  (${c.warmRerun.target}: ${mark(c.warmRerun.met)})`,
+            `  hand-off between ${kind} operators ${f(c.handoff.containersMs, 3)} ms vs processes ${f(c.handoff.processesMs, 3)} ms, ratio ${f(c.handoff.ratio)}  (${c.handoff.target}: ${mark(c.handoff.met)})`,
+          ]
+        : [];
+    }),
     ...(r.editor
       ? [
           ``,
@@ -52,10 +55,11 @@ export function benchCommand(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
+    .option('--singularity', 'also measure the singularity runtime (Apptainer): cold start of 8 operators, warm re-run, hand-off (builds SIFs first)')
     .option('--editor', "also measure the web editor's re-tune latency in Chromium (a repository checkout with chromium installed)")
-    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; editor?: boolean }) => {
+    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; singularity?: boolean; editor?: boolean }) => {
       const say = (step: string) => process.stderr.write(`bench: ${step}…\n`);
-      const bench = await runBench(options.quick ? QUICK : FULL, say, options.docker);
+      const bench = await runBench(options.quick ? QUICK : FULL, say, options.docker, options.singularity);
       const report = options.editor ? { ...bench, editor: await (await import('../../bench/editor.js')).editorBench(options.quick === true, say) } : bench;
       process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : table(report) + '\n');
     });
