@@ -2,7 +2,7 @@
 // every problem with its hook.
 import type { DisplayHeader } from '@emflow/engine/protocol';
 import { mount } from '@vue/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import LogsPanel from '../src/components/LogsPanel.vue';
 import ProblemsPanel from '../src/components/ProblemsPanel.vue';
 import TablePane from '../src/components/TablePane.vue';
@@ -18,6 +18,8 @@ describe('TablePane', () => {
     expect(w.find('[data-testid=table-rows]').text()).toBe('4 of 5000 rows');
     await w.findAll('th')[1].trigger('click');
     expect(column(w, 1)).toEqual(['1', '2', '10', '']);
+    // only the rows the server sent are sorted: the pane says so
+    expect(w.find('[data-testid=table-rows]').text()).toBe('sorted: first 4 of 5000 rows');
     await w.findAll('th')[1].trigger('click');
     expect(column(w, 1)).toEqual(['10', '2', '1', '']);
     expect(w.findAll('th')[1].attributes('aria-sort')).toBe('descending');
@@ -26,6 +28,23 @@ describe('TablePane', () => {
     expect(w.emitted('drew')).toBeUndefined();
     await w.setProps({ frame: { header: { ...header, index: 1 } } });
     expect(w.emitted('drew')).toHaveLength(1);
+  });
+
+  it('columns with the same name each keep their header and sort on their own', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const twice: DisplayHeader = { ...header, columns: ['x', 'x'], numRows: 3, rows: [[1, 'c'], [2, 'a'], [3, 'b']] };
+    const w = mount(TablePane, { props: { frame: { header: twice } } });
+    expect(w.findAll('th').map((th) => th.text())).toEqual(['x', 'x']);
+    await w.findAll('th')[1].trigger('click');
+    expect(column(w, 1)).toEqual(['a', 'b', 'c']);
+    expect(w.findAll('th').map((th) => th.attributes('aria-sort'))).toEqual(['none', 'ascending']);
+    // every row arrived: nothing to warn about
+    expect(w.find('[data-testid=table-rows]').text()).toBe('sorted: 3 of 3 rows');
+    await w.setProps({ frame: { header: { ...twice, columns: ['y', 'y', 'y'], rows: [[1, 'c', 0]] } } });
+    expect(w.findAll('th')).toHaveLength(3);
+    // Vue's own complaint about keys that are not unique
+    expect(warn.mock.calls.flat().join('\n')).not.toMatch(/duplicate keys/i);
+    warn.mockRestore();
   });
 });
 

@@ -13,6 +13,7 @@ export class DocumentStore {
   /** counts documents loaded (opened, uploaded, new): the view fits itself to each */
   readonly generation = ref(0);
   private readonly saved = shallowRef<PipelineDocument>(this.doc.value);
+  /** changed since it was opened, uploaded, created or saved (undoing back to that point is clean again) */
   readonly dirty = computed(() => this.doc.value !== this.saved.value);
   private readonly history = new History<PipelineDocument>();
 
@@ -54,9 +55,10 @@ export class DocumentStore {
     this.sync();
   }
 
-  markSaved(fileName: string): void {
+  /** `doc` (default: the current one) was saved as `fileName`; edits made since it was sent stay unsaved. */
+  markSaved(fileName: string, doc: PipelineDocument = this.doc.value): void {
     this.fileName.value = fileName;
-    this.saved.value = this.doc.value;
+    this.saved.value = doc;
   }
 
   private sync() {

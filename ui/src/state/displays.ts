@@ -1,5 +1,6 @@
 // Display frames from the websocket's binary messages, routed to panes by header.node, and the pane sizes the
 // server draws them at (display.configure, in device pixels).
+import type { DisplayHeader } from '@emflow/engine/protocol';
 import { shallowReactive } from 'vue';
 import { decodeDisplayMessage, type DisplayMessage } from '../api/display-decode';
 
@@ -15,7 +16,12 @@ export function createDisplays(send: Configure) {
   const lastDisplayAt: Record<string, number> = Object.create(null) as Record<string, number>;
   let live = false;
 
-  function receive(buffer: ArrayBuffer) {
+  /**
+   * A binary display message: kept for its pane unless no session is live or `accept` refuses its header (a late
+   * frame of a closed session). An image frame with the run and index of one already kept replaces it (the server
+   * sends the latest frame again after each display.configure; a pass started over sends the index again).
+   */
+  function receive(buffer: ArrayBuffer, accept: (header: DisplayHeader) => boolean = () => true) {
     let message: DisplayMessage;
     try {
       message = decodeDisplayMessage(buffer);
@@ -23,9 +29,10 @@ export function createDisplays(send: Configure) {
       console.warn(`emflow: display message dropped: ${(e as Error).message}`);
       return;
     }
-    const node = message.header.node;
-    const kept = message.header.kind === 'image' ? (frames.get(node) ?? []).slice(-(FRAMES_KEPT - 1)) : [];
-    frames.set(node, [...kept, message]);
+    const { node, run, index } = message.header;
+    if (!accept(message.header) || !live) return;
+    const before = message.header.kind === 'image' ? (frames.get(node) ?? []).filter((m) => m.header.run !== run || m.header.index !== index) : [];
+    frames.set(node, [...before.slice(-(FRAMES_KEPT - 1)), message]);
   }
 
   const configureOne = (node: string, size: { width: number; height: number }) =>

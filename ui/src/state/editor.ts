@@ -1,5 +1,5 @@
 // The editor's state, composed once per tab and handed to components through provide/inject.
-import type { OperatorSpec, PipelineDocument } from '@emflow/engine/protocol';
+import type { OperatorSpec, PipelineDocument, PipelinesResponse } from '@emflow/engine/protocol';
 import { computed, inject, ref, watch, type InjectionKey } from 'vue';
 import { rest as defaultRest, RestError, accessToken, type Rest } from '../api/rest';
 import { RpcClient, socketUrl } from '../api/rpc';
@@ -9,15 +9,53 @@ import { DocumentStore } from '../model/document-store';
 import { indexLocated, locateProblems } from '../model/problems';
 import { createCatalog } from './catalog';
 import { createDisplays } from './displays';
-import { createSession } from './session';
+import { createSession, type SessionOptions } from './session';
 import { createValidation } from './validation';
 
-export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socketUrl(accessToken()))) {
+/** HTTP 401: the server wants the access token this tab does not have (or a stale one) */
+const UNAUTHORIZED = 401;
+
+/** `rest` with every call watched for 401 answers (the error still reaches the caller). */
+function watchUnauthorized(rest: Rest, onUnauthorized: () => void): Rest {
+  const watched: Record<string, unknown> = {};
+  for (const [name, call] of Object.entries(rest)) {
+    watched[name] = async (...args: unknown[]) => {
+      try {
+        return await (call as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (e) {
+        if (e instanceof RestError && e.status === UNAUTHORIZED) onUnauthorized();
+        throw e;
+      }
+    };
+  }
+  return watched as Rest;
+}
+
+/** What saving under a name would do: write a new file, replace an existing one, or (the list failed) unknown. */
+export type SaveCheck = { kind: 'new' } | { kind: 'replace'; existing: string } | { kind: 'unknown'; error: string };
+
+export interface EditorOptions {
+  /** asks the user a yes/no question (discarding unsaved changes); default window.confirm */
+  confirm?: (message: string) => boolean;
+  /** passed to the session (when the logs panel is brought up to date) */
+  session?: SessionOptions;
+}
+
+export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socketUrl(accessToken())), options: EditorOptions = {}) {
+  /** the server answered 401: this page lacks the token `emflow serve` printed */
+  const unauthorized = ref(false);
+  rest = watchUnauthorized(rest, () => {
+    if (unauthorized.value) return;
+    unauthorized.value = true;
+    // the websocket is refused as well, whatever the retries: stop knocking
+    rpc.stop();
+  });
+  const confirm = options.confirm ?? ((message: string) => window.confirm(message));
   const docs = new DocumentStore();
   const catalog = createCatalog(rest);
   const validation = createValidation(docs, (doc, signal) => rest.validate(doc, signal));
   const displays = createDisplays((node, width, height) => rpc.request('display.configure', { node, width, height }));
-  const session = createSession(rpc, docs, catalog, displays);
+  const session = createSession(rpc, docs, catalog, displays, options.session);
   /** a short message for the toolbar: what went wrong opening, saving or uploading */
   const notice = ref<string>();
   /** the served folder (documents live there; relative file params resolve against it) */
@@ -73,46 +111,108 @@ export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socke
     say(undefined);
   }
 
-  const newDocument = () => show(emptyDocument());
+  /**
+   * True when nothing unsaved would be lost by replacing the document, or the user agreed to lose it. Only a
+   * document changed since it was opened or saved asks.
+   */
+  function mayDiscard(what: string): boolean {
+    if (!docs.dirty.value) return true;
+    const current = docs.fileName.value ?? (docs.doc.value.name?.trim() || 'the current pipeline');
+    return confirm(`${current} has unsaved changes. Discard them and ${what}?`);
+  }
 
-  async function open(name: string) {
+  /** New document; false when the user kept the current one. */
+  function newDocument(): boolean {
+    if (!mayDiscard('start a new pipeline')) return false;
+    show(emptyDocument());
+    return true;
+  }
+
+  /** Open a document of the served folder; false when the user kept the current one. */
+  async function open(name: string): Promise<boolean> {
+    if (!mayDiscard(`open ${name}`)) return false;
     try {
       show(loadDocument(await rest.pipeline(name)), name);
+      return true;
     } catch (e) {
       say(`${name}: ${(e as Error).message}`);
+      return false;
     }
   }
 
-  async function save(name: string) {
+  /**
+   * PUT always replaces: before saving under `name`, whether a document of that name already exists (the Open
+   * list). Saving under the name the document was opened from or saved as is no surprise, and is never asked about.
+   */
+  async function checkSaveName(name: string): Promise<SaveCheck> {
+    if (name === docs.fileName.value) return { kind: 'new' };
+    let listed: PipelinesResponse;
     try {
-      const { name: saved, problems } = await rest.save(name, docs.doc.value);
-      docs.markSaved(saved);
+      listed = await rest.pipelines();
+    } catch (e) {
+      return { kind: 'unknown', error: (e as Error).message };
+    }
+    // a file system that ignores case replaces "Untitled" when saving "untitled"
+    const existing = listed.pipelines.find((p) => p.name === name) ?? listed.pipelines.find((p) => p.name.toLowerCase() === name.toLowerCase());
+    return existing ? { kind: 'replace', existing: existing.name } : { kind: 'new' };
+  }
+
+  /** the document a save has sent and not heard back about: it is on the server already, not lost by a reload */
+  let sending: PipelineDocument | undefined;
+
+  async function save(name: string) {
+    const doc = docs.doc.value;
+    sending = doc;
+    try {
+      const { name: saved, problems } = await rest.save(name, doc);
+      docs.markSaved(saved, doc);
       say(problems.length ? `saved as ${saved} (with ${problems.length} problem${problems.length === 1 ? '' : 's'})` : `saved as ${saved}`);
     } catch (e) {
       if (e instanceof RestError && e.problems.length) session.problems.value = locateProblems(e.problems, docs.doc.value);
       say(`not saved: ${(e as Error).message}`);
+    } finally {
+      if (sending === doc) sending = undefined;
     }
   }
 
-  function upload(text: string, fileName: string) {
+  /** Show an uploaded JSON file; false when it is no document or the user kept the current one. */
+  function upload(text: string, fileName: string): boolean {
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch (e) {
       say(`${fileName} is not JSON: ${(e as Error).message}`);
-      return;
+      return false;
     }
+    let loaded: PipelineDocument;
     try {
-      show(loadDocument(raw));
+      loaded = loadDocument(raw);
     } catch (e) {
       say(`${fileName}: ${(e as Error).message}`);
+      return false;
     }
+    if (!mayDiscard(`open ${fileName}`)) return false;
+    show(loaded);
+    return true;
   }
+
+  /** window's beforeunload: a reload or close of the tab asks first while there are unsaved changes. */
+  function beforeUnload(event: BeforeUnloadEvent) {
+    if (!docs.dirty.value || docs.doc.value === sending) return;
+    event.preventDefault();
+    // older browsers show the prompt only with a returnValue
+    event.returnValue = '';
+  }
+
+  /** The full-resolution value at (x, y) of the frame (run, index) a pane shows. */
+  const pixel = (node: string, x: number, y: number, frame: { run: number; index: number }) =>
+    rpc.request('display.pixel', { node, x, y, index: frame.index, run: frame.run });
 
   async function start() {
     rpc.start();
     validation.schedule();
     await catalog.load();
+    if (unauthorized.value) return;
     try {
       const { initial, folder: served } = await rest.pipelines();
       folder.value = served;
@@ -148,6 +248,10 @@ export function createEditor(rest: Rest = defaultRest, rpc = new RpcClient(socke
     open,
     save,
     upload,
+    checkSaveName,
+    beforeUnload,
+    pixel,
+    unauthorized,
     start,
   };
 }

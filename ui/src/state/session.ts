@@ -10,6 +10,7 @@ import { locateProblems, type LocatedProblem } from '../model/problems';
 import { paramChanges, structureKey } from '../model/session-plan';
 import type { Catalog } from './catalog';
 import type { Displays } from './displays';
+import { createBatchedLog, type FrameScheduler } from './log-buffer';
 
 export interface LogEntry {
   seq: number;
@@ -19,7 +20,8 @@ export interface LogEntry {
   line: string;
 }
 
-const MAX_LOG_LINES = 5000;
+/** log lines kept (a ring: the oldest go first) */
+export const MAX_LOG_LINES = 5000;
 
 interface OpenSession {
   id: string;
@@ -30,22 +32,41 @@ interface OpenSession {
   stale: boolean;
 }
 
-export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Catalog, displays: Displays) {
+export interface SessionOptions {
+  /** when the log list shown is brought up to date (default: the next animation frame) */
+  scheduleFrame?: FrameScheduler;
+}
+
+export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Catalog, displays: Displays, options: SessionOptions = {}) {
   const connection = ref<ConnectionState>({ status: 'connecting' });
   const session = shallowRef<OpenSession>();
   const nodeStates = shallowReactive(new Map<string, NodeStateNotification>());
   const progress = shallowRef<RunProgress>();
   const requested = ref(false);
   const running = computed(() => requested.value || progress.value?.state === 'running');
-  const logs = shallowRef<LogEntry[]>([]);
+  const logBuffer = createBatchedLog<LogEntry>(MAX_LOG_LINES, options.scheduleFrame);
+  const logs = logBuffer.list;
   const problems = shallowRef<LocatedProblem[]>([]);
   const notice = ref<string>();
   let seq = 0;
+  /**
+   * Run numbers count per connection (the server's tab), across its sessions: `latestRun` is the highest seen on
+   * this connection, `runFloor` the highest seen before the current session opened. Messages of runs up to the
+   * floor belong to a closed session (late frames, throttled node states) and are dropped.
+   */
+  let latestRun = 0;
+  let runFloor = 0;
+  /** a session.open is awaiting its answer (the problems of the document it sent arrive meanwhile) */
+  let opening = false;
+
+  /** Whether a message of run `run` belongs to the session open now. */
+  function current(run: number): boolean {
+    if (Number.isFinite(run) && run > latestRun) latestRun = run;
+    return session.value !== undefined && run > runFloor;
+  }
 
   function log(node: string, stream: LogEntry['stream'], line: string) {
-    const next = logs.value.length >= MAX_LOG_LINES ? logs.value.slice(-MAX_LOG_LINES + 1) : logs.value.slice();
-    next.push({ seq: seq++, time: Date.now(), node, stream, line });
-    logs.value = next;
+    logBuffer.push({ seq: seq++, time: Date.now(), node, stream, line });
   }
 
   function fail(e: unknown, doc: PipelineDocument) {
@@ -72,7 +93,15 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
     displays.setLive(false);
     displays.clear();
     nodeStates.clear();
-    const { session: id } = await rpc.request('session.open', { document: doc });
+    opening = true;
+    let id: string;
+    try {
+      ({ session: id } = await rpc.request('session.open', { document: doc }));
+    } finally {
+      opening = false;
+    }
+    // every run this connection started so far belongs to an earlier session
+    runFloor = latestRun;
     session.value = { id, structure: structureKey(doc), sent: doc, stale: false };
     displays.setLive(true);
     // params edited while the session was opening; the run that follows uses them
@@ -88,7 +117,8 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
     try {
       const s = session.value;
       if (!s || s.stale || structureKey(doc) !== s.structure) await open(doc);
-      await rpc.request('session.run', {});
+      const summary = await rpc.request('session.run', {});
+      if (summary.run > latestRun) latestRun = summary.run;
     } catch (e) {
       fail(e, doc);
     } finally {
@@ -142,18 +172,23 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
 
   rpc.onState((state) => {
     if (state.status !== 'open' && connection.value.status === 'open') {
-      // the server's session belongs to the socket: it is gone with it
+      // the server's session belongs to the socket: it is gone with it, and so is any run it was doing
+      if (session.value) nodeStates.clear();
       session.value = undefined;
       displays.setLive(false);
       progress.value = undefined;
     }
+    // a new connection is a new tab on the server: its runs count from 1 again
+    if (state.status === 'open') latestRun = runFloor = 0;
     connection.value = state;
   });
   rpc.on('node.state', (n) => {
+    if (!current(n.run)) return;
     nodeStates.set(n.node, n);
     if (n.state === 'failed' && n.message) log(n.node, 'error', n.message);
   });
   rpc.on('run.progress', (p) => {
+    if (!current(p.run)) return;
     progress.value = p;
     if (p.state !== 'failed' || !p.error) return;
     const node = p.error.node;
@@ -163,11 +198,15 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
     } else if (node === undefined) log('', 'error', p.error.message);
     if (p.error.problems) problems.value = locateProblems(p.error.problems, session.value?.sent ?? docs.doc.value);
   });
-  rpc.on('log', (l) => log(l.node, l.stream, l.line));
+  // log lines carry no run: those arriving while no session is live are of one closed (or not yet open)
+  rpc.on('log', (l) => {
+    if (session.value) log(l.node, l.stream, l.line);
+  });
   rpc.on('problems', ({ problems: found }) => {
+    if (!session.value && !opening) return;
     problems.value = locateProblems(found, session.value?.sent ?? docs.doc.value);
   });
-  rpc.onBinary((data) => displays.receive(data));
+  rpc.onBinary((data) => displays.receive(data, (header) => current(header.run)));
 
   return {
     connection,
@@ -181,6 +220,6 @@ export function createSession(rpc: RpcClient, docs: DocumentStore, catalog: Cata
     run,
     stop,
     forget,
-    clearLogs: () => (logs.value = []),
+    clearLogs: () => logBuffer.clear(),
   };
 }
