@@ -78,13 +78,15 @@ export interface NodeSize {
 
 /**
  * An allocation computed from the specs, made to fit the largest node of the partition: operators of one job
- * share one node, and more CPUs or memory than a node has can never be granted. Figures the user gave are
- * never changed (sbatch then says what cannot be satisfied). Returns the allocation and what was reduced.
+ * share one node, and more CPUs or memory than a node has can never be granted. Figures the user gave are not
+ * changed: one that no node has is a `refusal` (Slurm would accept such a job and leave it pending for ever).
  */
-export function fitAllocation(wanted: Allocation, node: NodeSize | undefined, given: { cpus?: number; memMB?: number }): { allocation: Allocation; notes: string[] } {
+export function fitAllocation(wanted: Allocation, node: NodeSize | undefined, given: { cpus?: number; memMB?: number }, partition = '(default)'): { allocation: Allocation; notes: string[]; refusal?: string } {
   const notes: string[] = [];
   if (!node) return { allocation: wanted, notes };
   const allocation = { ...wanted };
+  const too = [given.cpus !== undefined && node.cpus > 0 && given.cpus > node.cpus ? `--cpus ${given.cpus}: its largest node has ${node.cpus} CPUs` : '', given.memMB !== undefined && node.memMB > 0 && given.memMB > node.memMB ? `--mem ${given.memMB}M: its largest node has ${node.memMB} MiB` : ''].filter(Boolean);
+  if (too.length) return { allocation, notes, refusal: `partition ${partition} can never grant this job (${too.join('; ')})` };
   if (given.cpus === undefined && node.cpus > 0 && wanted.cpus > node.cpus) {
     notes.push(`the operators ask for ${wanted.cpus} CPUs together; the partition's largest node has ${node.cpus}: asking for ${node.cpus} (operators share them; --cpus sets it)`);
     allocation.cpus = node.cpus;

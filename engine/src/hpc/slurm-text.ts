@@ -189,6 +189,7 @@ const PENDING: Record<string, string> = {
   Resources: 'waiting for CPUs or memory to become free',
   Priority: 'waiting behind jobs of higher priority',
   PartitionTimeLimit: 'its time limit is longer than the partition allows: it will never start (scancel it and submit with a shorter --time)',
+  PartitionConfig: 'it asks for more CPUs, memory or GPUs than a node of the partition has: it will never start (scancel it)',
   PartitionNodeLimit: 'it asks for more than a node of the partition has: it will never start',
   PartitionDown: 'the partition is down',
   PartitionInactive: 'the partition is inactive',

@@ -104,7 +104,7 @@ function finish(job: JobRow, log: string | undefined, text: string | undefined, 
   }
   if (report) process.stdout.write(`${printLog || text ? '\n' : ''}${reportTable(report, operatorsFromLog(text ?? ''))}\n`);
   if (!log) process.stderr.write(`emflow: Slurm no longer knows job ${job.id}'s log file (it is emflow-${job.id}.log in the --out folder it was submitted with)\n`);
-  else if (text === undefined && job.state !== 'PENDING') process.stderr.write(`emflow: no log file yet at ${log}\n`);
+  else if (text === undefined && job.state !== 'PENDING') process.stderr.write(`emflow: ${isEnded(job.state) ? 'the log file is gone' : 'no log file yet'}: ${log}\n`);
   if (why) process.stderr.write(`emflow: ${why}\n`);
   else if (isEnded(job.state) && !report && text !== undefined) process.stderr.write(`emflow: job ${job.id} ${job.state.toLowerCase()}, but its log has no report from emflow run\n`);
 }

@@ -100,7 +100,8 @@ export function submitCommand(program: Command): void {
         requireSlurm('sbatch');
         const given = { cpus, memMB };
         const wanted = allocationFor(pipeline.specs, pipeline.order, given);
-        const { allocation, notes } = fitAllocation(wanted, await largestNode(flags.partition), given);
+        const { allocation, notes, refusal } = fitAllocation(wanted, await largestNode(flags.partition), given, flags.partition);
+        if (refusal) throw new SlurmError(refusal);
         for (const note of notes) process.stderr.write(`emflow: note: ${note}\n`);
 
         const named = (document as { name?: unknown }).name;
@@ -140,7 +141,7 @@ export function submitCommand(program: Command): void {
         } else {
           process.stdout.write(`${job}\n`);
           process.stderr.write(
-            `emflow: submitted job ${job} (emflow-${jobSlug(name)}: ${allocation.cpus} CPU${allocation.cpus === 1 ? '' : 's'}, ${allocation.memMB} MiB${flags.time ? `, ${flags.time}` : ''}${flags.partition ? `, partition ${flags.partition}` : ''})\n` +
+            `emflow: submitted job ${job} (emflow-${jobSlug(name)}: ${allocation.cpus} CPU${allocation.cpus === 1 ? '' : 's'}, ${allocation.memMB} MiB${flags.time ? `, time limit ${flags.time}` : ''}${flags.partition ? `, partition ${flags.partition}` : ''})\n` +
               `  script ${script}\n  log    ${log}\n  emflow logs ${job} shows its progress and report\n`,
           );
         }
