@@ -9,8 +9,9 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['sdk/test/**/*.test.ts', 'formats/test/**/*.test.ts', 'engine/test/**/*.test.ts', 'operators/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-          // test/docker needs a daemon and built images: its own config (npm run test:docker)
-          exclude: ['**/node_modules/**', '**/dist/**', 'test/docker/**'],
+          // real components have configs of their own: a daemon and images (npm run test:docker), Apptainer and
+          // SIF images (test:singularity), Slurm (test:slurm)
+          exclude: ['**/node_modules/**', '**/dist/**', 'test/docker/**', 'test/singularity/**', 'test/slurm/**'],
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 60_000,

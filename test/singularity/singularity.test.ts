@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openSession, ProcessRuntime, RunError, SingularityRuntime, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
@@ -131,9 +131,11 @@ describe('operators in Apptainer', () => {
     expect(value.ownFolderWrite).toBe('written');
     expect(value.sessionWrite).not.toBe('written');
     expect(value.rootWrite).not.toBe('written');
-    // a private /dev/shm holding only this session's folder
-    expect(value.devShm).toEqual([basename(session.paths.dir)]);
+    // a private, empty /dev/shm: the session folder is bound at /emflow/session, no other session is visible
+    expect(value.devShm).toEqual([]);
     expect(value.hostPathVisible).toBe(false);
+    // a network namespace of its own with loopback only
+    expect(value.interfaces).toEqual(['lo']);
   });
 
   it('report an operator that exits, with its exit code and last output, and start it again for the next run', async () => {

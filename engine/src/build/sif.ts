@@ -4,7 +4,7 @@
 // with a definition file `Bootstrap: scratch`. The SIF carries the same labels as the docker image. File names
 // are content-addressed: a changed operator builds a new SIF, an unchanged one is kept.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,18 +71,20 @@ export async function buildSifs(operators: { info: OperatorInfo; module: string 
     const started = performance.now();
     const root = mkdtempSync(join(tmpdir(), 'emflow-sif-'));
     try {
-      await copyNodeRuntime(root);
       const app = join(root, APP_ROOT);
       stageSdk(app);
       stageOperator(app, info, module);
       const labels = operatorLabels(info);
       const environment = { EMFLOW_MODULE: moduleInImage(module), EMFLOW_OPERATOR: info.spec.name, NODE_ENV: 'production', PATH: '/usr/local/bin:/usr/bin:/bin' };
-      const hash = contentHash(root, JSON.stringify({ labels, environment, command: OPERATOR_COMMAND, mounts: [CONTAINER_SESSION_DIR], recipe: 2 }));
+      // the Node runtime is copied only to build: its version and binary stand for it in the hash
+      const node = statSync(process.execPath);
+      const hash = contentHash(root, JSON.stringify({ labels, environment, command: OPERATOR_COMMAND, mounts: [CONTAINER_SESSION_DIR], node: [process.version, node.size, node.mtimeMs], recipe: 2 }));
       const name = sifName(info, hash);
       const path = join(imagesDir, name);
       const others = readdirSync(imagesDir).filter((f) => f !== name && f.startsWith(`${info.spec.name}-`) && f.endsWith('.sif') && f.slice(info.spec.name.length + 1).split('-').length === 2);
       let status: BuildStep['status'] = 'unchanged';
       if (options.force || !readdirSync(imagesDir).includes(name)) {
+        await copyNodeRuntime(root);
         const definition = join(root, '..', `${root.split('/').pop()}.def`);
         const filled = readdirSync(root).filter((entry) => readdirSync(join(root, entry)).length > 0);
         writeFileSync(definition, definitionFile(root, filled, { ...labels, 'emflow.content-hash': hash }, environment));

@@ -3,12 +3,11 @@
 // own job step (`srun --exact --overlap` with the spec's resources), so Slurm accounts for and limits it.
 //
 // Isolation: --containall (own PID and IPC namespaces, a minimal /dev, private /tmp, no home, clean
-// environment), only the session directory (read-only, the node's own slot folder writable) and the files the
-// params name are bound in, never all of /dev/shm; the image is read-only. Unprivileged Apptainer gives no
-// network namespace without setup (`--net` needs privileges or a configured CNI): operators share the host's
-// network, and an operator that should have none is a matter for the site's Apptainer configuration.
+// environment), a network namespace with loopback only (--net --network none, which unprivileged Apptainer
+// allows), only the session directory (read-only, the node's own slot folder writable) and the files the params
+// name bound in, never all of /dev/shm; the image is read-only. Memory and CPU limits where Apptainer can set them.
 import { execFile } from 'node:child_process';
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -66,6 +65,16 @@ export function stepResources(spec: OperatorSpec): string[] {
   if (resources.memory !== undefined) args.push(`--mem=${Math.ceil(memoryBytes(resources.memory) / 2 ** 20)}M`);
   if (resources.gpu) args.push(`--gres=gpu:${resources.gpu}`);
   return args;
+}
+
+/**
+ * Memory and CPU limits from the spec's `resources`, when apptainer can apply them: as root, or with cgroups v2
+ * (an unprivileged user on cgroups v1 cannot, and asking would fail the start). Under Slurm the job step limits.
+ */
+export function containerLimits(spec: OperatorSpec, root: boolean, cgroupsV2 = existsSync('/sys/fs/cgroup/cgroup.controllers')): string[] {
+  if (!root && !cgroupsV2) return [];
+  const { memory, cpus } = spec.resources ?? {};
+  return [...(memory !== undefined ? ['--memory', String(memoryBytes(memory))] : []), ...(cpus !== undefined ? ['--cpus', String(cpus)] : [])];
 }
 
 export class SingularityRuntime implements Runtime {
@@ -169,9 +178,10 @@ export class SingularityRuntime implements Runtime {
     prepareWriteFolders(files, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
     // at a fixed place the image provides (a contained /dev/shm has no room for mount points of the host's)
     const binds = [`${session.dir}:${CONTAINER_SESSION_DIR}:ro`, `${join(session.dir, node)}:${CONTAINER_SESSION_DIR}/${node}:rw`, ...files];
-    // as root on VMs that withhold a capability, apptainer needs --no-privs; it drops privileges anyway
-    const privileges = process.getuid?.() === 0 ? ['--no-privs'] : [];
-    const command = [apptainer, 'exec', '--containall', '--cleanenv', '--no-home', ...privileges, ...binds.flatMap((b) => ['--bind', b]), operator.location, ...OPERATOR_COMMAND];
+    // as root: no capabilities inside (the container is root's, it needs none)
+    const root = process.getuid?.() === 0;
+    const limits = this.slurm ? [] : containerLimits(operator.spec, root);
+    const command = [apptainer, 'exec', '--containall', '--cleanenv', '--no-home', '--net', '--network', 'none', ...(root ? ['--no-privs'] : []), ...limits, ...binds.flatMap((b) => ['--bind', b]), operator.location, ...OPERATOR_COMMAND];
     // the token travels in the environment, never on a command line that `ps` shows to every user
     const settings = { EMFLOW_SOCKET: `${CONTAINER_SESSION_DIR}/control.sock`, EMFLOW_SESSION_DIR: CONTAINER_SESSION_DIR, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
     const env: NodeJS.ProcessEnv = { ...process.env };

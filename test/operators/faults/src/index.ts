@@ -1,5 +1,6 @@
 // Operators that misbehave on purpose, one way per `mode`, at frame `at`: the engine's fault tests use them.
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { json, NDArray, operator, withMeta, type ProcessContext } from '@emflow/sdk';
 
 type Mode = 'ok' | 'throw' | 'exit' | 'hang' | 'segv' | 'wrong-type' | 'wrong-port' | 'not-a-frame';
@@ -192,6 +193,7 @@ export class SandboxProbe {
         tmpWrite: attempt('/tmp/probe'),
         home: listing('/root'),
         hostPathVisible: existsSync(hostPath),
+        interfaces: Object.keys(networkInterfaces()).sort(),
       }),
     };
   }
