@@ -157,3 +157,69 @@ describe('operators in Apptainer', () => {
     expect((await session.run()).nodes.faulty.frames).toBe(2);
   });
 });
+
+describe('under Slurm', () => {
+  const cli = join(root, 'engine/dist/cli/main.js');
+  const emflow = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const submitted: string[] = [];
+  afterAll(() => void (submitted.length && spawnSync('scancel', submitted)));
+  const submit = (...args: string[]) => {
+    const result = emflow('submit', ...args, '--runtime', 'singularity', '--images', sifImages, '--json');
+    expect(result.status, result.stderr).toBe(0);
+    const job = JSON.parse(result.stdout) as { job: string; out: string; log: string };
+    submitted.push(job.job);
+    return job;
+  };
+  const state = (id: string) => (JSON.parse(emflow('jobs', '--json').stdout) as { jobs: { id: string; state: string }[] }).jobs.find((j) => j.id === id)?.state;
+  const until = async <T>(what: string, probe: () => T | undefined, ms = 180_000): Promise<T> => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
+      const value = probe();
+      if (value !== undefined) return value;
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  const jobProcesses = (id: string) =>
+    readdirSync('/proc').filter((pid) => {
+      try {
+        return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`SLURM_JOB_ID=${id}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+      } catch {
+        return false;
+      }
+    });
+
+  it('a batch job on the singularity runtime writes the same files as a local run on the process runtime', async () => {
+    const local = mkdtempSync(join(scratch, 'local-'));
+    expect(emflow('run', 'pipelines/blur-stats.json', '--out', local).status).toBe(0);
+    const job = submit('pipelines/blur-stats.json', '--out', join(scratch, 'batch'));
+    expect(await until('the job to end', () => (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'].includes(state(job.job) ?? '') ? state(job.job) : undefined))).toBe('COMPLETED');
+    const files = readdirSync(local).sort();
+    expect(files.length).toBe(4);
+    expect(readdirSync(job.out).filter((f) => f.endsWith('.json')).sort()).toEqual(files);
+    for (const file of files) expect(readFileSync(join(job.out, file)).equals(readFileSync(join(local, file))), file).toBe(true);
+  });
+
+  it('starts each operator as its own job step, and leaves nothing behind when the job is cancelled', async () => {
+    const document = join(scratch, 'slow.json');
+    writeFileSync(
+      document,
+      JSON.stringify(
+        pipeline(
+          [
+            { id: 'src', operator: 'synthetic', params: { width: 32, height: 32, count: 100000 } },
+            { id: 'slow', operator: 'test-slow', params: { ms: 20 } },
+          ],
+          ['src.image->slow.image'],
+        ),
+      ),
+    );
+    const job = submit(document, '--out', join(scratch, 'slow'));
+    const steps = await until('both operators running as job steps', () => {
+      const names = spawnSync('squeue', ['--steps', '--noheader', '--format=%j', `--jobs=${job.job}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+      return names.includes('emflow-src') && names.includes('emflow-slow') ? names : undefined;
+    });
+    expect(steps).toEqual(expect.arrayContaining(['emflow-slow', 'emflow-src']));
+    expect(spawnSync('scancel', [job.job]).status).toBe(0);
+    await until('the job to be gone', () => (['RUNNING', 'PENDING', 'COMPLETING'].includes(state(job.job) ?? '') ? undefined : true));
+    await until('its processes to be gone', () => (jobProcesses(job.job).length ? undefined : true), 30_000);
+  });
+});
