@@ -6,12 +6,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
-import type { OperatorSpec } from '@emflow/sdk';
 import { CONTAINER_USER } from '../build/images.js';
 import { isAlive } from '../session/session-dir.js';
-import { validateSpec } from '../validate/spec.js';
-import { formatProblems } from '../validate/problems.js';
 import { dataBinds, DEFAULT_LIMITS, memoryBytes, prepareWriteFolders, type ContainerLimits } from './binds.js';
+import { specFromLabel } from './image-spec.js';
 import { LogTail } from './log-tail.js';
 import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
 
@@ -69,16 +67,9 @@ export class DockerRuntime implements Runtime {
       const seen = new Set<string>();
       for (const image of images) {
         const location = image.RepoTags?.find((t) => t !== '<none>:<none>') ?? image.Id;
-        let spec: OperatorSpec;
-        try {
-          spec = JSON.parse(image.Labels['emflow.operator']) as OperatorSpec;
-        } catch {
-          catalog.problems.push({ location, message: 'label emflow.operator is not JSON' });
-          continue;
-        }
-        const problems = validateSpec(spec);
-        if (problems.length) {
-          catalog.problems.push({ location, message: `invalid spec in label emflow.operator:\n${formatProblems(problems)}` });
+        const spec = specFromLabel(image.Labels['emflow.operator']);
+        if ('problem' in spec) {
+          catalog.problems.push({ location, message: spec.problem });
           continue;
         }
         if (seen.has(spec.name)) continue;

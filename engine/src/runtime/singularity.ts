@@ -14,10 +14,9 @@ import { promisify } from 'node:util';
 import type { OperatorSpec } from '@emflow/sdk';
 import { writeNewFile } from '@emflow/formats';
 import { defaultImagesDir, findApptainer, OPERATOR_COMMAND } from '../build/sif.js';
-import { validateSpec } from '../validate/spec.js';
-import { formatProblems } from '../validate/problems.js';
 import { dataBinds, memoryBytes, prepareWriteFolders } from './binds.js';
 import { CONTAINER_SESSION_DIR } from './docker.js';
+import { specFromLabel } from './image-spec.js';
 import { spawnOperatorProcess } from './local-process.js';
 import { conflictMessage, type OperatorCatalog, type OperatorInfo, type OperatorProcess, type Runtime, type StartRequest } from './runtime.js';
 
@@ -138,21 +137,9 @@ export class SingularityRuntime implements Runtime {
         continue;
       }
       fresh[file] = entry;
-      const label = Object.hasOwn(entry.labels, 'emflow.operator') ? entry.labels['emflow.operator'] : undefined;
-      if (label === undefined) {
-        catalog.problems.push({ location, message: 'the image has no emflow.operator label: not an emflow operator (build it with `emflow build --sif`)' });
-        continue;
-      }
-      let spec: OperatorSpec;
-      try {
-        spec = JSON.parse(label) as OperatorSpec;
-      } catch {
-        catalog.problems.push({ location, message: 'label emflow.operator is not JSON' });
-        continue;
-      }
-      const problems = validateSpec(spec);
-      if (problems.length) {
-        catalog.problems.push({ location, message: `invalid spec in label emflow.operator:\n${formatProblems(problems)}` });
+      const spec = specFromLabel(Object.hasOwn(entry.labels, 'emflow.operator') ? entry.labels['emflow.operator'] : undefined);
+      if ('problem' in spec) {
+        catalog.problems.push({ location, message: spec.problem });
         continue;
       }
       const info: OperatorInfo = { spec, identity: entry.digest, location, aliases: [file] };
