@@ -1,5 +1,6 @@
 // The docker runtime against a real daemon: the same pipelines give bit-for-bit the same outputs as the
 // process runtime; containers are locked down; faults are reported with exit codes and logs; nothing is left.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,5 +222,22 @@ describe('leftovers of engines that died', () => {
     await expect(docker.getContainer(dead.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await docker.getContainer(live.id).inspect()).Id).toBe(live.id);
     await live.remove({ force: true });
+  });
+});
+
+describe('an engine that exits without closing its session (process.exit, a second Ctrl-C)', () => {
+  it('removes its containers on the way out', async () => {
+    const script = `
+      import { openSession } from '@emflow/engine';
+      const session = await openSession({ pipeline: ${JSON.stringify(pipeline([{ id: 'src', operator: 'synthetic', params: { width: 8, height: 8 } }, { id: 'stats', operator: 'stats' }], ['src.image->stats.image']))}, runtime: 'docker' });
+      process.stdout.write(session.id + '\\n');
+      process.exit(0);`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(root, 'engine'), encoding: 'utf8', timeout: 120_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const id = result.stdout.trim();
+    expect(id).toMatch(/^[0-9a-z]+-[0-9a-f]{8}$/);
+    const docker = await connectDocker();
+    expect(await docker.listContainers({ all: true, filters: { label: [`emflow.session=${id}`] } })).toEqual([]);
+    expect(existsSync(join('/dev/shm', `emflow-${id}`))).toBe(false);
   });
 });

@@ -2,6 +2,7 @@
 // Containers see the session directory read-only (inputs, the socket) with only their own node's slot folder
 // writable, and the paths their params name; no network, read-only root, no capabilities, a non-root user,
 // and memory, CPU and process limits (the spec's `resources`, or defaults).
+import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -30,6 +31,12 @@ export async function connectDocker(socketPath = defaultDockerSocket()): Promise
     throw new Error(`docker runtime: cannot reach the Docker daemon at ${socketPath} (${reason}); start it (e.g. \`dockerd &\` or \`systemctl start docker\`) or use --runtime process`);
   }
   return docker;
+}
+
+/** Remove a container before this process exits: a child process makes the request and is waited for (at most 5 s). */
+export function removeContainerSync(socketPath: string, id: string): void {
+  const request = `require('http').request({ socketPath: ${JSON.stringify(socketPath)}, path: '/containers/${id}?force=true', method: 'DELETE' }, (r) => r.resume()).on('error', () => {}).end()`;
+  spawnSync(process.execPath, ['-e', request], { timeout: 5000, stdio: 'ignore' });
 }
 
 export class DockerRuntime implements Runtime {
@@ -154,6 +161,8 @@ export class DockerRuntime implements Runtime {
         await container.kill().catch(() => undefined);
         await exited;
       },
+      // a container is the daemon's, not a child: at exit it is removed by a short synchronous request
+      killSync: () => removeContainerSync(this.socketPath, container.id),
     };
   }
 }

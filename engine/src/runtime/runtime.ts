@@ -62,6 +62,11 @@ export interface OperatorProcess {
   onLog(listener: (line: string, stream: 'stdout' | 'stderr') => void): void;
   /** stop it now (no grace); resolves once it has exited */
   kill(): Promise<void>;
+  /**
+   * stop it before this process exits, synchronously (the process `exit` hook cannot wait for a promise);
+   * without it, `kill()` is started and the operator goes when its control socket closes
+   */
+  killSync?(): void;
 }
 
 export interface Runtime {

@@ -364,7 +364,9 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Synchronous teardown for process exit: kill operators, remove files. */
   closeNow(): void {
     for (const worker of this.workers.values()) {
-      if (!worker.exit) void worker.process.kill();
+      if (worker.exit) continue;
+      if (worker.process.killSync) worker.process.killSync();
+      else void worker.process.kill();
     }
     removeSessionDir(this.paths.dir);
     open.delete(this);
