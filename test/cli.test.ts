@@ -200,6 +200,18 @@ describe('emflow operators', () => {
     expect(blur.identity).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it('says in one line, without a stack, that a runtime is not available on this machine', () => {
+    for (const [runtime, env, expected] of [
+      ['singularity', { EMFLOW_APPTAINER: '/nonexistent/apptainer' }, 'emflow: singularity runtime: /nonexistent/apptainer does not run (ENOENT)'],
+      ['docker', { DOCKER_SOCKET: '/nonexistent.sock' }, 'emflow: docker runtime: cannot reach the Docker daemon at /nonexistent.sock'],
+    ] as const) {
+      const result = spawnSync(process.execPath, [cli, 'operators', '--runtime', runtime], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+      expect(result.status, runtime).toBe(1);
+      expect(result.stderr.trim().split('\n'), runtime).toHaveLength(1);
+      expect(result.stderr, runtime).toContain(expected);
+    }
+  });
+
   it('explains every command with --help', () => {
     for (const command of ['run', 'validate', 'operators', 'bench']) {
       const result = emflow(command, '--help');

@@ -15,6 +15,7 @@ export { InputFileError, loadPipeline } from './pipeline-file.js';
 export { checkPipeline, type PipelineDocument, type PipelineNode, type PipelineEdge, type ResolvedPipeline } from './validate/pipeline.js';
 export { validateSpec } from './validate/spec.js';
 export { createRuntime, RUNTIMES, type RuntimeName } from './runtime/index.js';
+export { EnvironmentError } from './runtime/runtime.js';
 export type { Runtime, OperatorInfo, OperatorCatalog, OperatorProcess, StartRequest, SessionPaths, ExitInfo } from './runtime/runtime.js';
 export { sweepStaleSessionDirs } from './session/session-dir.js';
 

@@ -9,7 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CONTAINER_SESSION_DIR } from '../runtime/docker.js';
-import type { OperatorInfo } from '../runtime/runtime.js';
+import { EnvironmentError, type OperatorInfo } from '../runtime/runtime.js';
 import { APP_ROOT, contentHash, copyNodeRuntime, HOST_ENTRY, moduleInImage, operatorLabels, stageOperator, stageSdk, type BuildStep } from './images.js';
 
 const run = promisify(execFile);
@@ -26,10 +26,10 @@ export async function findApptainer(given = process.env.EMFLOW_APPTAINER): Promi
       await run(name, ['--version']);
       return name;
     } catch (error) {
-      if (given) throw new Error(`singularity runtime: ${given} does not run (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      if (given) throw new EnvironmentError(`singularity runtime: ${given} does not run (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
   }
-  throw new Error('singularity runtime: neither apptainer nor singularity is on PATH (install Apptainer, or set EMFLOW_APPTAINER=/path/to/apptainer)');
+  throw new EnvironmentError('singularity runtime: neither apptainer nor singularity is on PATH (install Apptainer, or set EMFLOW_APPTAINER=/path/to/apptainer)');
 }
 
 /** What the runtime starts in an operator's image: its Node on the SDK's host (no shell in the image to run a runscript). */
@@ -96,7 +96,7 @@ export async function buildSifs(operators: { info: OperatorInfo; module: string 
         } catch (error) {
           rmSync(partial, { force: true });
           const output = `${(error as { stderr?: string }).stderr ?? ''}`.trim().split('\n').slice(-5).join('\n');
-          throw new Error(`building the SIF of ${info.spec.name} failed: ${output || (error as Error).message}`);
+          throw new EnvironmentError(`building the SIF of ${info.spec.name} failed: ${output || (error as Error).message}`);
         } finally {
           rmSync(definition, { force: true });
         }

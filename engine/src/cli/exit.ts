@@ -1,5 +1,6 @@
 // Exit codes and the one-paragraph reports of user mistakes (no stack traces for those).
 import { InputFileError } from '../pipeline-file.js';
+import { EnvironmentError } from '../runtime/runtime.js';
 import { RunError } from '../session/errors.js';
 import { ValidationError } from '../validate/problems.js';
 
@@ -18,6 +19,10 @@ export function reportError(error: unknown): number {
   }
   if (error instanceof ValidationError) {
     process.stderr.write(`${error.message}\n`);
+    return EXIT.failed;
+  }
+  if (error instanceof EnvironmentError) {
+    process.stderr.write(`emflow: ${error.message}\n`);
     return EXIT.failed;
   }
   if (error instanceof RunError) {

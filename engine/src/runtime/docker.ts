@@ -12,7 +12,7 @@ import { isAlive } from '../session/session-dir.js';
 import { dataBinds, DEFAULT_LIMITS, memoryBytes, prepareWriteFolders, type ContainerLimits } from './binds.js';
 import { specFromLabel } from './image-spec.js';
 import { LogTail } from './log-tail.js';
-import type { ExitInfo, OperatorCatalog, OperatorInfo, OperatorProcess, Runtime, StartRequest } from './runtime.js';
+import { EnvironmentError, type ExitInfo, type OperatorCatalog, type OperatorInfo, type OperatorProcess, type Runtime, type StartRequest } from './runtime.js';
 
 /** Where the session directory appears inside containers. */
 export const CONTAINER_SESSION_DIR = '/emflow/session';
@@ -28,7 +28,7 @@ export async function connectDocker(socketPath = defaultDockerSocket()): Promise
     await docker.ping();
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new Error(`docker runtime: cannot reach the Docker daemon at ${socketPath} (${reason}); start it (e.g. \`dockerd &\` or \`systemctl start docker\`) or use --runtime process`);
+    throw new EnvironmentError(`docker runtime: cannot reach the Docker daemon at ${socketPath} (${reason}); start it (e.g. \`dockerd &\` or \`systemctl start docker\`) or use --runtime process`);
   }
   return docker;
 }

@@ -80,6 +80,11 @@ export interface Runtime {
   needsRestart?(operator: OperatorInfo, before: Record<string, unknown>, after: Record<string, unknown>): boolean;
 }
 
+/** What this machine lacks for a runtime (a daemon, a binary) or refused to build: told in one paragraph, no stack. */
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+}
+
 export function describeExit(exit: ExitInfo): string {
   const base = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const hint = exit.signal === 'SIGSEGV' ? ' (a segmentation fault: did it write into an input frame? input frames are read-only)' : '';
