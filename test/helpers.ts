@@ -170,3 +170,27 @@ export function sessionSnapshot(session: Session) {
 
 /** The SIF images the Apptainer tests build and use, kept between runs on a machine (builds are incremental). */
 export const sifImages = process.env.EMFLOW_TEST_IMAGES ?? '/var/tmp/emflow-test-sif';
+
+/** A stream zipped with a single reference frame (broadcast), summed and measured: the conformance suites run it. */
+export const zipAndBroadcast = pipeline(
+  [
+    { id: 'stream', operator: 'synthetic', params: { pattern: 'noise', width: 96, height: 64, count: 3, seed: 4 } },
+    { id: 'reference', operator: 'synthetic', params: { pattern: 'lattice', width: 96, height: 64, count: 1 } },
+    { id: 'blur', operator: 'gaussian-blur', params: { sigma: 1.3 } },
+    { id: 'sum', operator: 'test-sum' },
+    { id: 'stats', operator: 'stats' },
+  ],
+  ['stream.image->blur.image', 'blur.image->sum.a', 'reference.image->sum.b', 'sum.sum->stats.image'],
+);
+
+/** The example pipeline `name` with its writers writing into `results/<runtime>/` (one folder per runtime compared). */
+export function exampleWritingInto(name: string, results: string, runtime: string): { nodes: { operator: string; params: Record<string, unknown> }[] } {
+  const document = JSON.parse(readFileSync(resolve(root, 'pipelines', `${name}.json`), 'utf8'));
+  for (const node of document.nodes) if (node.operator.endsWith('-writer')) node.params.path = resolve(results, runtime, `${node.id}-{frame:02d}.out`);
+  return document;
+}
+
+/** The files in `dir` (none when it does not exist), each with its bytes: equal when two runtimes wrote the same. */
+export function filesIn(dir: string): Record<string, Buffer> {
+  return existsSync(dir) ? Object.fromEntries(readdirSync(dir).sort().map((file) => [file, readFileSync(resolve(dir, file))])) : {};
+}

@@ -1,12 +1,12 @@
 // The docker runtime against a real daemon: the same pipelines give bit-for-bit the same outputs as the
 // process runtime; containers are locked down; faults are reported with exit codes and logs; nothing is left.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildImages, connectDocker, DockerRuntime, openSession, ProcessRuntime, RunError, type Session } from '@emflow/engine';
-import { expectNoLeaks, operatorDirs, pipeline, root, sessionSnapshot } from '../helpers.js';
+import { exampleWritingInto, expectNoLeaks, filesIn, operatorDirs, pipeline, root, sessionSnapshot, zipAndBroadcast } from '../helpers.js';
 
 const sessions: Session[] = [];
 afterEach(async () => {
@@ -23,17 +23,6 @@ async function open(runtime: 'process' | 'docker', document: object | string, op
   sessions.push(session);
   return session;
 }
-
-const zipAndBroadcast = pipeline(
-  [
-    { id: 'stream', operator: 'synthetic', params: { pattern: 'noise', width: 96, height: 64, count: 3, seed: 4 } },
-    { id: 'reference', operator: 'synthetic', params: { pattern: 'lattice', width: 96, height: 64, count: 1 } },
-    { id: 'blur', operator: 'gaussian-blur', params: { sigma: 1.3 } },
-    { id: 'sum', operator: 'test-sum' },
-    { id: 'stats', operator: 'stats' },
-  ],
-  ['stream.image->blur.image', 'blur.image->sum.a', 'reference.image->sum.b', 'sum.sum->stats.image'],
-);
 
 describe('conformance: docker and process runtimes give identical outputs', () => {
   it.each([
@@ -52,23 +41,14 @@ describe('conformance: docker and process runtimes give identical outputs', () =
 
 describe('conformance on the EM example pipelines: data mounted read-only, results written through a read-write mount', () => {
   it.each(['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream'])('%s', async (name) => {
-    const document = JSON.parse(readFileSync(join(root, 'pipelines', `${name}.json`), 'utf8'));
     const results = mkdtempSync(join(tmpdir(), 'emflow-conformance-'));
-    const into = (runtime: string) => {
-      const copy = structuredClone(document);
-      for (const node of copy.nodes) if (node.operator.endsWith('-writer')) node.params.path = join(results, runtime, `${node.id}-{frame:02d}.out`);
-      return copy;
-    };
     const baseDir = join(root, 'pipelines');
-    const local = await open('process', into('process'), { baseDir });
+    const local = await open('process', exampleWritingInto(name, results, 'process'), { baseDir });
     await local.run();
-    const contained = await open('docker', into('docker'), { baseDir });
+    const contained = await open('docker', exampleWritingInto(name, results, 'docker'), { baseDir });
     await contained.run();
     expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
-    const listed = (runtime: string) => (existsSync(join(results, runtime)) ? readdirSync(join(results, runtime)).sort() : []);
-    const written = listed('process');
-    expect(listed('docker')).toEqual(written);
-    for (const file of written) expect(readFileSync(join(results, 'docker', file)).equals(readFileSync(join(results, 'process', file)))).toBe(true);
+    expect(filesIn(join(results, 'docker'))).toEqual(filesIn(join(results, 'process')));
   });
 });
 

@@ -2,13 +2,13 @@
 // the same pipelines give bit-for-bit the same outputs as the process runtime; operators are contained; faults
 // are reported clearly; nothing is left behind.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openSession, ProcessRuntime, RunError, SingularityRuntime, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
-import { expectNoLeaks, operatorDirs, pipeline, processesOf, root, sessionSnapshot, sifImages } from '../helpers.js';
+import { exampleWritingInto, expectNoLeaks, filesIn, operatorDirs, pipeline, processesOf, root, sessionSnapshot, sifImages, zipAndBroadcast } from '../helpers.js';
 
 const sessions: Session[] = [];
 afterEach(async () => {
@@ -64,17 +64,6 @@ describe('SIF images', () => {
   });
 });
 
-const zipAndBroadcast = pipeline(
-  [
-    { id: 'stream', operator: 'synthetic', params: { pattern: 'noise', width: 96, height: 64, count: 3, seed: 4 } },
-    { id: 'reference', operator: 'synthetic', params: { pattern: 'lattice', width: 96, height: 64, count: 1 } },
-    { id: 'blur', operator: 'gaussian-blur', params: { sigma: 1.3 } },
-    { id: 'sum', operator: 'test-sum' },
-    { id: 'stats', operator: 'stats' },
-  ],
-  ['stream.image->blur.image', 'blur.image->sum.a', 'reference.image->sum.b', 'sum.sum->stats.image'],
-);
-
 describe('conformance: singularity and process runtimes give identical outputs', () => {
   it.each([
     ['pipelines/blur-stats.json', `${root}pipelines/blur-stats.json`],
@@ -89,23 +78,14 @@ describe('conformance: singularity and process runtimes give identical outputs',
   });
 
   it.each(['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream'])('the EM example %s, data bound read-only and results written through a writable bind', async (name) => {
-    const document = JSON.parse(readFileSync(join(root, 'pipelines', `${name}.json`), 'utf8'));
     const results = mkdtempSync(join(scratch, 'conformance-'));
-    const into = (runtime: string) => {
-      const copy = structuredClone(document);
-      for (const node of copy.nodes) if (node.operator.endsWith('-writer')) node.params.path = join(results, runtime, `${node.id}-{frame:02d}.out`);
-      return copy;
-    };
     const baseDir = join(root, 'pipelines');
-    const local = await open('process', into('process'), { baseDir });
+    const local = await open('process', exampleWritingInto(name, results, 'process'), { baseDir });
     await local.run();
-    const contained = await open('singularity', into('singularity'), { baseDir });
+    const contained = await open('singularity', exampleWritingInto(name, results, 'singularity'), { baseDir });
     await contained.run();
     expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
-    const listed = (runtime: string) => (existsSync(join(results, runtime)) ? readdirSync(join(results, runtime)).sort() : []);
-    const written = listed('process');
-    expect(listed('singularity')).toEqual(written);
-    for (const file of written) expect(readFileSync(join(results, 'singularity', file)).equals(readFileSync(join(results, 'process', file)))).toBe(true);
+    expect(filesIn(join(results, 'singularity'))).toEqual(filesIn(join(results, 'process')));
   });
 
   it('re-runs only the last node after its param changes, operators kept warm', async () => {
