@@ -1,7 +1,8 @@
-// The process runtime, the embedded default: every operator a separate local Node process running the
-// SDK host on the operator folder's compiled module. No container engine needed.
+// The process runtime, the embedded default: every operator a separate local process (the SDK's Node host on
+// a TypeScript operator's compiled module, Python on a Python operator's script, the command host on a wrapped
+// program's manifest). No container engine needed.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,12 +13,15 @@ import { sha256 } from '../hash.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
 import { spawnOperatorProcess } from './local-process.js';
+import { operatorEntries, sourceFiles, type OperatorEntry } from './operator-folders.js';
 import { conflictMessage, type OperatorCatalog, type OperatorInfo, type OperatorProblem, type OperatorProcess, type Runtime, type StartRequest } from './runtime.js';
 
 const run = promisify(execFile);
 const sdkRoot = dirname(createRequire(import.meta.url).resolve('@emflow/sdk/package.json'));
 /** The SDK's operator host: `node host/main.js MODULE [--operator NAME] [--describe]`. */
 export const HOST_MAIN = join(sdkRoot, 'dist', 'host', 'main.js');
+/** The Python SDK (package emflow_sdk), used in place by Python operators. */
+export const PYTHON_SDK = join(sdkRoot, 'python');
 const bundledOperators = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'operators');
 
 export interface ProcessRuntimeOptions {
@@ -51,93 +55,84 @@ function searchPath(extra: readonly string[]): { dirs: string[]; problems: Opera
   return { dirs: [...dirs], problems };
 }
 
-/** Files whose content makes an operator what it is: the package manifest and the compiled module tree. */
-function sourceFiles(folder: string, moduleDir: string): string[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true })
-      .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.map') ? [] : [join(dir, e.name)]))
-      .sort();
-  return [join(folder, 'package.json'), ...walk(moduleDir)];
-}
-
-interface OperatorFolder {
-  folder: string;
-  module: string;
-}
-
-/** The operator folders in `dirs` (each real folder once, however many ways lead to it). */
-function operatorFolders(dirs: string[], problems: OperatorProblem[]): OperatorFolder[] {
-  const found = new Map<string, OperatorFolder>();
-  for (const dir of dirs) {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const folder = join(dir, entry.name);
-      const manifest = join(folder, 'package.json');
-      if (!entry.isDirectory() || !existsSync(manifest)) continue;
-      try {
-        const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { main?: string; emflow?: { module?: string } };
-        const real = realpathSync(folder);
-        if (!found.has(real)) found.set(real, { folder, module: resolve(folder, pkg.emflow?.module ?? pkg.main ?? 'dist/index.js') });
-      } catch (error) {
-        problems.push({ location: folder, message: `cannot read package.json: ${(error as Error).message}` });
-      }
-    }
-  }
-  return [...found.values()];
-}
-
 /** Specs by content hash, so that listing operators does not start a process per unchanged operator. */
 function specCacheFile(contentHash: string): string {
   const root = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   return join(root, 'emflow', 'specs', `${contentHash}.json`);
 }
 
-async function describe(folder: OperatorFolder): Promise<OperatorInfo[]> {
-  if (!existsSync(folder.module)) throw new Error(`${relative(process.cwd(), folder.module)} does not exist (build it with \`npm run build\`)`);
-  const files = sourceFiles(folder.folder, dirname(folder.module));
-  const contentHash = sha256(...files.flatMap((f) => [relative(folder.folder, f), readFileSync(f)]));
+
+/** How an operator of this folder is started: a command line (without --describe / --operator) and extra environment. */
+export function launcher(entry: OperatorEntry): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  switch (entry.kind) {
+    case 'node':
+      return { command: process.execPath, args: ['--enable-source-maps', HOST_MAIN, entry.module], env: {} };
+    case 'python':
+      // the SDK is used in place, ahead of any installed copy; unbuffered so that log lines arrive as written
+      return {
+        command: entry.python,
+        args: ['-m', 'emflow_sdk', entry.script],
+        env: { PYTHONPATH: [PYTHON_SDK, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+      };
+    case 'command':
+      throw new Error('command operators are not supported yet');
+  }
+}
+
+async function describe(entry: OperatorEntry): Promise<OperatorInfo[]> {
+  if (entry.kind === 'node' && !existsSync(entry.module)) throw new Error(`${relative(process.cwd(), entry.module)} does not exist (build it with \`npm run build\`)`);
+  const files = sourceFiles(entry);
+  const contentHash = sha256(...files.flatMap((f) => [relative(entry.folder, f), readFileSync(f)]));
   const cached = specCacheFile(contentHash);
-  let specs: OperatorSpec[];
+  let specs: unknown;
   if (existsSync(cached)) {
-    specs = JSON.parse(readFileSync(cached, 'utf8')) as OperatorSpec[];
+    specs = JSON.parse(readFileSync(cached, 'utf8'));
   } else {
-    const { stdout } = await run(process.execPath, [HOST_MAIN, folder.module, '--describe'], { maxBuffer: 16 << 20 }).catch((error: { stderr?: string; message: string }) => {
-      throw new Error((error.stderr || error.message).trim().split('\n').slice(0, 6).join('\n'));
+    const { command, args, env } = launcher(entry);
+    const { stdout } = await run(command, [...args, '--describe'], { maxBuffer: 16 << 20, env: { ...process.env, ...env } }).catch((error: { stderr?: string; message: string; code?: unknown }) => {
+      const why = error.code === 'ENOENT' ? `cannot run ${command}: no such program${entry.kind === 'python' ? ' (install Python 3 with numpy, or name the interpreter with EMFLOW_PYTHON)' : ''}` : error.stderr || error.message;
+      throw new Error(why.trim().split('\n').slice(0, 6).join('\n'));
     });
-    specs = JSON.parse(stdout) as OperatorSpec[];
+    try {
+      specs = JSON.parse(stdout);
+    } catch {
+      throw new Error(`--describe printed something other than JSON: ${JSON.stringify(stdout.slice(0, 120))}`);
+    }
+    if (!Array.isArray(specs)) throw new Error('--describe must print a JSON array of specs');
     mkdirSync(dirname(cached), { recursive: true });
     writeFileSync(cached, JSON.stringify(specs));
   }
-  return specs.map((spec) => {
+  return (specs as OperatorSpec[]).map((spec) => {
     const problems = validateSpec(spec);
     if (problems.length) throw new Error(`invalid spec of operator "${spec.name}":\n${formatProblems(problems)}`);
-    return { spec, identity: `sha256:${contentHash}`, location: folder.folder };
+    return { spec, identity: `sha256:${contentHash}`, location: entry.folder };
   });
 }
 
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
   private listing?: Promise<OperatorCatalog>;
-  private readonly modules = new Map<string, string>();
+  private readonly entries = new Map<string, OperatorEntry>();
 
   constructor(private readonly options: ProcessRuntimeOptions = {}) {}
 
   catalog(): Promise<OperatorCatalog> {
     this.listing ??= (async () => {
       const { dirs, problems } = searchPath(this.options.operatorDirs ?? []);
-      const folders = operatorFolders(dirs, problems);
-      const results = await Promise.allSettled(folders.map(describe));
+      const entries = operatorEntries(dirs, problems);
+      const results = await Promise.allSettled(entries.map(describe));
       const catalog: OperatorCatalog = { operators: [], problems, conflicts: [] };
-      const byName = new Map<string, { info: OperatorInfo; module: string }[]>();
+      const byName = new Map<string, { info: OperatorInfo; entry: OperatorEntry }[]>();
       results.forEach((result, i) => {
         if (result.status === 'rejected') {
-          catalog.problems.push({ location: folders[i].folder, message: (result.reason as Error).message });
+          catalog.problems.push({ location: entries[i].folder, message: (result.reason as Error).message });
           return;
         }
-        for (const info of result.value) byName.set(info.spec.name, [...(byName.get(info.spec.name) ?? []), { info, module: folders[i].module }]);
+        for (const info of result.value) byName.set(info.spec.name, [...(byName.get(info.spec.name) ?? []), { info, entry: entries[i] }]);
       });
       for (const [name, found] of byName) {
         if (found.length === 1) {
-          this.modules.set(found[0].info.location + '#' + name, found[0].module);
+          this.entries.set(found[0].info.location + '#' + name, found[0].entry);
           catalog.operators.push(found[0].info);
           continue;
         }
@@ -151,15 +146,22 @@ export class ProcessRuntime implements Runtime {
     return this.listing;
   }
 
-  /** The compiled module of a catalogued operator (to load it in-process, e.g. for the single-process benchmark baseline). */
+  /** The folder entry of a catalogued operator: its kind, and the module, script or manifest it runs. */
+  entryOf(operator: OperatorInfo): OperatorEntry | undefined {
+    return this.entries.get(operator.location + '#' + operator.spec.name);
+  }
+
+  /** The compiled module of a catalogued TypeScript operator (to load it in-process, or to build its image). */
   modulePath(operator: OperatorInfo): string | undefined {
-    return this.modules.get(operator.location + '#' + operator.spec.name);
+    const entry = this.entryOf(operator);
+    return entry?.kind === 'node' ? entry.module : undefined;
   }
 
   async start({ node, operator, session, token }: StartRequest): Promise<OperatorProcess> {
-    const module = this.modulePath(operator);
-    if (!module) throw new Error(`operator "${operator.spec.name}" is not in the process runtime's catalog`);
-    const env = { ...process.env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
-    return spawnOperatorProcess(process.execPath, ['--enable-source-maps', HOST_MAIN, module, '--operator', operator.spec.name], env);
+    const entry = this.entryOf(operator);
+    if (!entry) throw new Error(`operator "${operator.spec.name}" is not in the process runtime's catalog`);
+    const { command, args, env } = launcher(entry);
+    const environment = { ...process.env, ...env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
+    return spawnOperatorProcess(command, [...args, '--operator', operator.spec.name], environment);
   }
 }
