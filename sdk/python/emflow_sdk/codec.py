@@ -1,0 +1,316 @@
+"""Frames <-> Arrow IPC stream bytes (sdk/PROTOCOL.md §6), byte for byte as the TypeScript SDK writes them.
+
+Arrays are read as numpy views of the bytes (no copy) and written in place: the values stay where
+`ctx.alloc` put them and the Arrow header goes directly in front of them.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import jsjson
+from .arrow_ipc import (EOS, TYPE_BOOL, TYPE_FIXED_SIZE_LIST, TYPE_FLOAT, TYPE_INT, TYPE_STRUCT, TYPE_UTF8, ArrowType, Field,
+                        FrameError, RecordBatch, Schema, batch_message, read_message, schema_message)
+from .frames import DTYPES, Array, Json, Table
+
+TENSOR_EXTENSION = "arrow.fixed_shape_tensor"
+KIND_KEY = "emflow.kind"
+META_KEY = "emflow.meta"
+TENSOR_BODY_OFFSET = 65536  # where ctx.alloc puts an array's values in a slot: room in front for the header
+
+Frame = Union[Array, Json, Table]
+Placement = Tuple[int, int]  # (offset, length) of an encoded frame in a byte range
+
+_ARROW_OF_DTYPE = {
+    "int8": ArrowType(TYPE_INT, 8, True), "uint8": ArrowType(TYPE_INT, 8, False),
+    "int16": ArrowType(TYPE_INT, 16, True), "uint16": ArrowType(TYPE_INT, 16, False),
+    "int32": ArrowType(TYPE_INT, 32, True), "uint32": ArrowType(TYPE_INT, 32, False),
+    "int64": ArrowType(TYPE_INT, 64, True), "uint64": ArrowType(TYPE_INT, 64, False),
+    "float16": ArrowType(TYPE_FLOAT, precision=0), "float32": ArrowType(TYPE_FLOAT, precision=1),
+    "float64": ArrowType(TYPE_FLOAT, precision=2),
+}
+
+
+def _align(n: int, to: int) -> int:
+    return (n + to - 1) // to * to
+
+
+def numpy_dtype(t: ArrowType) -> Optional[np.dtype]:
+    """The little-endian numpy dtype of a primitive Arrow type (any width), or None."""
+    if t.type_id == TYPE_INT and t.bit_width in (8, 16, 32, 64):
+        return np.dtype(f"<{'i' if t.signed else 'u'}{t.bit_width // 8}")
+    if t.type_id == TYPE_FLOAT:
+        return np.dtype(("<f2", "<f4", "<f8")[t.precision])
+    return None
+
+
+def array_dtype(t: ArrowType) -> Optional[np.dtype]:
+    """The numpy dtype of an array frame's element type: one of the nine emflow dtypes, or None."""
+    dtype = numpy_dtype(t)
+    return dtype if dtype is not None and dtype.name in DTYPES else None
+
+
+def check_array(array: np.ndarray, what: str) -> None:
+    if array.dtype.name not in DTYPES:
+        raise FrameError(f"{what}: dtype {array.dtype} is not an emflow dtype ({', '.join(DTYPES)}); convert it, e.g. .astype(np.float32)")
+
+
+def slot_bytes_for_array(dtype: Any, shape: Tuple[int, ...]) -> int:
+    """Bytes a slot needs to hold an array of this dtype and shape written in place by ctx.alloc."""
+    return TENSOR_BODY_OFFSET + _align(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize, 8) + len(EOS)
+
+
+def _metadata(kind: str, meta: Dict[str, Any]) -> List[Tuple[str, str]]:
+    return [(KIND_KEY, kind), (META_KEY, jsjson.dumps(meta))]
+
+
+def _array_header(array: np.ndarray, meta: Dict[str, Any]) -> Tuple[bytes, int]:
+    """The schema and record batch messages in front of an array's values, and the padded body length."""
+    size = int(array.size)
+    item = Field("item", _ARROW_OF_DTYPE[array.dtype.name], nullable=False)
+    extension = [("ARROW:extension:name", TENSOR_EXTENSION), ("ARROW:extension:metadata", jsjson.dumps({"shape": list(array.shape)}))]
+    data = Field("data", ArrowType(TYPE_FIXED_SIZE_LIST, list_size=size), nullable=False, children=[item], metadata=extension)
+    body_length = _align(array.nbytes, 8)
+    batch = RecordBatch(1, [(1, 0), (size, 0)], [(0, 0), (0, 0), (0, body_length)])
+    return schema_message(Schema([data], _metadata("ndarray", meta))) + batch_message(batch, body_length), body_length
+
+
+def _address(array: np.ndarray) -> int:
+    return int(array.__array_interface__["data"][0])
+
+
+def encode_array_into(array: np.ndarray, meta: Dict[str, Any], target: np.ndarray) -> Optional[Placement]:
+    """Encode an array into `target` (a uint8 view of a slot). When the values already lie inside `target` with room
+    for the header in front of them (ctx.alloc), they stay where they are; otherwise they are copied behind the
+    header. None when the frame does not fit."""
+    array = np.ascontiguousarray(array)
+    header, body_length = _array_header(array, meta)
+    start_of_values = _address(array) - _address(target) if array.nbytes else -1
+    in_place = len(header) <= start_of_values <= len(target) - array.nbytes and start_of_values % 8 == 0
+    body_start = start_of_values if in_place else _align(len(header), 64)
+    end = body_start + body_length + len(EOS)
+    if end > len(target):
+        return None
+    if not in_place:
+        target[body_start:body_start + array.nbytes] = array.reshape(-1).view(np.uint8)
+    start = body_start - len(header)
+    target[start:body_start] = np.frombuffer(header, np.uint8)
+    target[body_start + array.nbytes:body_start + body_length] = 0
+    target[body_start + body_length:end] = np.frombuffer(EOS, np.uint8)
+    return start, end - start
+
+
+def _array_encoded_size(array: np.ndarray, meta: Dict[str, Any]) -> int:
+    header, body_length = _array_header(np.ascontiguousarray(array), meta)
+    return max(slot_bytes_for_array(array.dtype, array.shape), _align(len(header), 64) + body_length + len(EOS))
+
+
+# ---- tables and JSON values: a schema, one record batch, the end-of-stream marker ----
+
+def _column_field(name: str, column: Any) -> Field:
+    # nullable only where there can be nulls (a masked array), as apache-arrow's tableFromArrays does for typed arrays
+    nullable = isinstance(column, np.ma.MaskedArray)
+    if isinstance(column, list) or (isinstance(column, np.ndarray) and column.dtype.kind in "UO"):
+        return Field(name, ArrowType(TYPE_UTF8), nullable)
+    column = np.asarray(column)
+    if column.dtype == np.bool_:
+        return Field(name, ArrowType(TYPE_BOOL), nullable)
+    if column.ndim != 1 or column.dtype.name not in _ARROW_OF_DTYPE:
+        raise FrameError(f"table column {name!r}: expected a 1-D array of numbers or bools or a list of str, got {column.dtype} {column.shape}")
+    return Field(name, _ARROW_OF_DTYPE[column.dtype.name], nullable)
+
+
+def _bitmap(bits: np.ndarray) -> bytes:
+    return np.packbits(bits.astype(np.uint8), bitorder="little").tobytes()
+
+
+def _column_buffers(field: Field, column: Any) -> Tuple[int, List[bytes]]:
+    """(null count, buffers) of one column as apache-arrow's writer lays them out."""
+    mask = np.ma.getmaskarray(column) if isinstance(column, np.ma.MaskedArray) else None
+    nulls = int(mask.sum()) if mask is not None else 0
+    validity = _bitmap(~mask) if nulls else b""
+    if field.type.type_id == TYPE_UTF8:
+        data = [str(v).encode("utf-8") for v in column]
+        offsets = np.zeros(len(data) + 1, "<i4")
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        return nulls, [validity, offsets.tobytes(), b"".join(data)]
+    values = np.ma.getdata(column) if mask is not None else np.asarray(column)
+    if field.type.type_id == TYPE_BOOL:
+        return nulls, [validity, _bitmap(values)]
+    return nulls, [validity, np.ascontiguousarray(values, numpy_dtype(field.type)).tobytes()]
+
+
+def _encode_batch_stream(schema: Schema, length: int, columns: List[Tuple[int, List[bytes]]]) -> bytes:
+    nodes, regions, body = [], [], bytearray()
+    for nulls, buffers in columns:
+        nodes.append((length, nulls))
+        for buffer in buffers:
+            padded = _align(len(buffer), 8)
+            regions.append((len(body), padded))
+            body += buffer + bytes(padded - len(buffer))
+    return schema_message(schema) + batch_message(RecordBatch(length, nodes, regions), len(body)) + bytes(body) + EOS
+
+
+def encode_json(value: Any, meta: Dict[str, Any]) -> bytes:
+    text = jsjson.dumps(value)
+    schema = Schema([Field("value", ArrowType(TYPE_UTF8), nullable=False)], _metadata("json", meta))
+    return _encode_batch_stream(schema, 1, [_column_buffers(schema.fields[0], [text])])
+
+
+def encode_table(table: Table, meta: Dict[str, Any]) -> bytes:
+    fields = [_column_field(name, column) for name, column in table.columns.items()]
+    # a decoded table keeps its fields' nullability and metadata where the column is still the same type
+    decoded = {f.name: f for f in table.fields or []}
+    fields = [Field(f.name, f.type, decoded[f.name].nullable, [], decoded[f.name].metadata) if f.name in decoded and decoded[f.name].type == f.type else f for f in fields]
+    others = [(k, v) for k, v in table.schema_metadata if k not in (KIND_KEY, META_KEY)]
+    schema = Schema(fields, others + _metadata("table", meta))
+    return _encode_batch_stream(schema, table.num_rows, [_column_buffers(f, table.columns[f.name]) for f in fields])
+
+
+def encode_pyarrow_table(table: Any, meta: Dict[str, Any]) -> bytes:
+    """A pyarrow.Table as a table frame, written by pyarrow's own IPC writer (any Arrow schema)."""
+    import pyarrow as pa
+
+    metadata = {**(table.schema.metadata or {}), KIND_KEY.encode(): b"table", META_KEY.encode(): jsjson.dumps(meta).encode()}
+    table = table.replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def encode_frame(frame: Any, meta: Dict[str, Any]) -> bytes:
+    """A frame as a standalone Arrow IPC stream."""
+    if isinstance(frame, np.ndarray):
+        target = np.zeros(_array_encoded_size(frame, meta), np.uint8)
+        offset, length = encode_array_into(frame, meta, target)  # type: ignore[misc]
+        return target[offset:offset + length].tobytes()
+    if isinstance(frame, Table):
+        return encode_table(frame, meta)
+    if isinstance(frame, Json):
+        return encode_json(frame.value, meta)
+    return encode_pyarrow_table(frame, meta)
+
+
+# ---- decoding ----
+
+def _parse_meta(schema: Schema) -> Dict[str, Any]:
+    text = dict(schema.metadata).get(META_KEY)
+    if text is None:
+        return {}
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise FrameError(f"schema metadata {META_KEY} is not a JSON object")
+    return meta
+
+
+def _tensor(schema: Schema, batch: RecordBatch, body: memoryview, meta: Dict[str, Any]) -> Array:
+    field = schema.fields[0]
+    if field.type.type_id != TYPE_FIXED_SIZE_LIST or len(field.children) != 1:
+        raise FrameError(f"array frame: column {field.name!r} is {field.type.describe()}, expected FixedSizeList")
+    try:
+        shape = json.loads(dict(field.metadata).get("ARROW:extension:metadata", "{}")).get("shape")
+    except (ValueError, AttributeError):
+        raise FrameError("array frame: ARROW:extension:metadata is not a JSON object") from None
+    if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise FrameError('array frame: extension metadata has no valid "shape"')
+    if batch.length != 1:
+        raise FrameError(f"array frame: expected 1 row, got {batch.length}")
+    dtype = array_dtype(field.children[0].type)
+    if dtype is None:
+        raise FrameError(f"array frame: element type {field.children[0].type.describe()} is not supported")
+    if len(batch.nodes) < 2 or len(batch.buffers) < 3 or batch.nodes[0][1] or batch.nodes[1][1]:
+        raise FrameError("array frame: expected a tensor without nulls")
+    size = int(np.prod(shape, dtype=np.int64))
+    if size != batch.nodes[1][0]:
+        raise FrameError(f"array frame: shape {shape} has {size} elements, the list holds {batch.nodes[1][0]}")
+    offset, length = batch.buffers[2]
+    if offset + size * dtype.itemsize > len(body) or length < size * dtype.itemsize:
+        raise FrameError("array frame: values run past the end of the body")
+    values = np.frombuffer(body, dtype, size, offset)
+    return Array(values.reshape(shape), meta)
+
+
+def _columns(fields: List[Field], batch: RecordBatch, body: memoryview) -> Dict[str, Any]:
+    nodes, buffers = iter(batch.nodes), iter(batch.buffers)
+    columns: Dict[str, Any] = {}
+    for field in fields:
+        length, nulls = next(nodes)
+        regions = [next(buffers) for _ in range(3 if field.type.type_id == TYPE_UTF8 else 2)]
+        if field.type.type_id in (TYPE_STRUCT, TYPE_FIXED_SIZE_LIST) or field.children:
+            raise FrameError(f"table column {field.name!r} is {field.type.describe()}: nested columns need pyarrow")
+        raw = [body[o:o + n] for o, n in regions]
+        if field.type.type_id == TYPE_UTF8:
+            offsets = np.frombuffer(raw[1], "<i4", length + 1)
+            data = bytes(raw[2])
+            column: Any = [data[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(length)]
+        elif field.type.type_id == TYPE_BOOL:
+            column = np.unpackbits(np.frombuffer(raw[1], np.uint8), count=length, bitorder="little").astype(bool)
+        else:
+            dtype = numpy_dtype(field.type)
+            if dtype is None:
+                raise FrameError(f"table column {field.name!r} is {field.type.describe()}: needs pyarrow")
+            column = np.frombuffer(raw[1], dtype, length)
+        if nulls:
+            valid = np.unpackbits(np.frombuffer(raw[0], np.uint8), count=length, bitorder="little").astype(bool)
+            column = np.ma.masked_array(np.asarray(column, dtype=object if isinstance(column, list) else None), mask=~valid)
+        columns[field.name] = column
+    return columns
+
+
+def _concat(parts: List[Dict[str, Any]]) -> Dict[str, Any]:
+    if len(parts) == 1:
+        return parts[0]
+    out: Dict[str, Any] = {}
+    for name in parts[0]:
+        pieces = [p[name] for p in parts]
+        out[name] = sum(pieces, []) if isinstance(pieces[0], list) else np.ma.concatenate(pieces) if any(isinstance(p, np.ma.MaskedArray) for p in pieces) else np.concatenate(pieces)
+    return out
+
+
+def decode_frame(data: memoryview) -> Frame:
+    """Decode Arrow IPC stream bytes into a frame; array values are read-only views of `data` when it is read-only."""
+    data = memoryview(data).cast("B")
+    first = read_message(data, 0)
+    if first is None or not isinstance(first.header, Schema):
+        raise FrameError("not an Arrow IPC stream: it does not start with a schema")
+    schema = first.header
+    if not schema.fields:
+        raise FrameError("Arrow stream has no schema fields")
+    meta = _parse_meta(schema)
+    kind = dict(schema.metadata).get(KIND_KEY)
+    is_tensor = dict(schema.fields[0].metadata).get("ARROW:extension:name") == TENSOR_EXTENSION
+    batches: List[Tuple[RecordBatch, memoryview]] = []
+    at = first.end
+    while True:
+        message = read_message(data, at)
+        if message is None:
+            break
+        if not isinstance(message.header, RecordBatch):
+            raise FrameError("Arrow stream: a second schema")
+        batches.append((message.header, data[message.body_start:message.end]))
+        at = message.end
+    if kind == "ndarray" or (kind is None and is_tensor):
+        if len(batches) != 1:
+            raise FrameError(f"array frame: expected 1 batch, got {len(batches)}")
+        return _tensor(schema, batches[0][0], batches[0][1], meta)
+    columns = _concat([_columns(schema.fields, batch, body) for batch, body in batches]) if batches else {f.name: [] for f in schema.fields}
+    if kind == "json":
+        text = columns.get(schema.fields[0].name)
+        if not isinstance(text, list) or len(text) != 1:
+            raise FrameError("json frame: expected one Utf8 row")
+        try:
+            return Json(json.loads(text[0]), meta)
+        except ValueError:
+            raise FrameError("json frame: value is not valid JSON") from None
+    if kind not in ("table", None):
+        raise FrameError(f'unknown frame kind "{kind}"')
+    table = Table(columns, meta)
+    table.fields = schema.fields
+    table.schema_metadata = [(k, v) for k, v in schema.metadata if k not in (KIND_KEY, META_KEY)]
+    return table

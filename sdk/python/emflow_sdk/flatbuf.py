@@ -1,0 +1,181 @@
+"""A minimal FlatBuffers builder and reader: just what Arrow IPC message headers need.
+
+The builder follows the reference algorithm of the FlatBuffers library (the one apache-arrow's JavaScript
+encoder uses: back-to-front, default values omitted, vtables shared), so that the same calls in the same
+order give the same bytes as the TypeScript SDK.
+"""
+from __future__ import annotations
+
+import struct
+
+
+class Builder:
+    def __init__(self, size: int = 1024) -> None:
+        self.buf = bytearray(size)
+        self.space = size
+        self.minalign = 1
+        self.vtable: list[int] = []
+        self.vtable_in_use = 0
+        self.nested = False
+        self.object_start = 0
+        self.vtables: list[int] = []
+        self.vector_num_elems = 0
+
+    def offset(self) -> int:
+        return len(self.buf) - self.space
+
+    def _grow(self) -> None:
+        old = len(self.buf)
+        self.buf = bytearray(old) + self.buf
+        self.space += old
+
+    def prep(self, size: int, additional: int) -> None:
+        self.minalign = max(self.minalign, size)
+        align_size = (~(len(self.buf) - self.space + additional) + 1) & (size - 1)
+        while self.space < align_size + size + additional:
+            self._grow()
+        # explicit zeros: a shared vtable rewinds `space` over bytes already written
+        self.buf[self.space - align_size:self.space] = bytes(align_size)
+        self.space -= align_size
+
+    def _put(self, fmt: str, value: int | float) -> None:
+        self.space -= struct.calcsize(fmt)
+        struct.pack_into(fmt, self.buf, self.space, value)
+
+    def add(self, fmt: str, value: int | float) -> None:
+        self.prep(struct.calcsize(fmt), 0)
+        self._put(fmt, value)
+
+    def add_offset(self, offset: int) -> None:
+        self.prep(4, 0)
+        self._put("<i", self.offset() - offset + 4)
+
+    def slot(self, voffset: int) -> None:
+        self.vtable[voffset] = self.offset()
+
+    def field(self, voffset: int, fmt: str, value: int, default: int = 0) -> None:
+        if value != default:
+            self.add(fmt, value)
+            self.slot(voffset)
+
+    def field_offset(self, voffset: int, offset: int) -> None:
+        if offset != 0:
+            self.add_offset(offset)
+            self.slot(voffset)
+
+    def start_object(self, numfields: int) -> None:
+        assert not self.nested, "flatbuffers: nested object"
+        self.vtable = [0] * numfields
+        self.vtable_in_use = numfields
+        self.nested = True
+        self.object_start = self.offset()
+
+    def end_object(self) -> int:
+        self.add("<i", 0)
+        vtableloc = self.offset()
+        i = self.vtable_in_use - 1
+        while i >= 0 and self.vtable[i] == 0:
+            i -= 1
+        trimmed = i + 1
+        while i >= 0:
+            self.add("<h", vtableloc - self.vtable[i] if self.vtable[i] else 0)
+            i -= 1
+        self.add("<h", vtableloc - self.object_start)
+        length = (trimmed + 2) * 2
+        self.add("<h", length)
+        existing = 0
+        vt1 = self.space
+        for candidate in self.vtables:
+            vt2 = len(self.buf) - candidate
+            if self.buf[vt1:vt1 + length] == self.buf[vt2:vt2 + length]:
+                existing = candidate
+                break
+        if existing:
+            self.space = len(self.buf) - vtableloc
+            struct.pack_into("<i", self.buf, self.space, existing - vtableloc)
+        else:
+            self.vtables.append(self.offset())
+            struct.pack_into("<i", self.buf, len(self.buf) - vtableloc, self.offset() - vtableloc)
+        self.nested = False
+        return vtableloc
+
+    def start_vector(self, elem_size: int, count: int, alignment: int) -> None:
+        self.vector_num_elems = count
+        self.prep(4, elem_size * count)
+        self.prep(alignment, elem_size * count)
+
+    def end_vector(self) -> int:
+        self._put("<i", self.vector_num_elems)
+        return self.offset()
+
+    def offsets_vector(self, offsets: list[int]) -> int:
+        self.start_vector(4, len(offsets), 4)
+        for offset in reversed(offsets):
+            self.add_offset(offset)
+        return self.end_vector()
+
+    def string(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self.add("<b", 0)
+        self.start_vector(1, len(data), 1)
+        self.space -= len(data)
+        self.buf[self.space:self.space + len(data)] = data
+        return self.end_vector()
+
+    def finish(self, root: int) -> bytes:
+        self.prep(self.minalign, 4)
+        self.add_offset(root)
+        return bytes(self.buf[self.space:])
+
+
+class Table:
+    """A table inside a flatbuffer: fields by vtable slot."""
+
+    __slots__ = ("buf", "pos", "vtable", "vtable_size")
+
+    def __init__(self, buf: memoryview | bytes, pos: int) -> None:
+        self.buf = buf
+        self.pos = pos
+        self.vtable = pos - struct.unpack_from("<i", buf, pos)[0]
+        self.vtable_size = struct.unpack_from("<H", buf, self.vtable)[0]
+
+    @classmethod
+    def root(cls, buf: memoryview | bytes) -> "Table":
+        return cls(buf, struct.unpack_from("<I", buf, 0)[0])
+
+    def _field(self, slot: int) -> int:
+        at = 4 + 2 * slot
+        if at >= self.vtable_size:
+            return 0
+        return struct.unpack_from("<H", self.buf, self.vtable + at)[0]
+
+    def scalar(self, slot: int, fmt: str, default: int = 0) -> int:
+        off = self._field(slot)
+        return struct.unpack_from(fmt, self.buf, self.pos + off)[0] if off else default
+
+    def _indirect(self, at: int) -> int:
+        return at + struct.unpack_from("<I", self.buf, at)[0]
+
+    def table(self, slot: int) -> "Table | None":
+        off = self._field(slot)
+        return Table(self.buf, self._indirect(self.pos + off)) if off else None
+
+    def string(self, slot: int) -> str | None:
+        off = self._field(slot)
+        if not off:
+            return None
+        at = self._indirect(self.pos + off)
+        n = struct.unpack_from("<I", self.buf, at)[0]
+        return bytes(self.buf[at + 4:at + 4 + n]).decode("utf-8")
+
+    def vector(self, slot: int) -> tuple[int, int]:
+        """(start of the elements, count), or (0, 0) when absent."""
+        off = self._field(slot)
+        if not off:
+            return 0, 0
+        at = self._indirect(self.pos + off)
+        return at + 4, struct.unpack_from("<I", self.buf, at)[0]
+
+    def tables(self, slot: int) -> list["Table"]:
+        start, count = self.vector(slot)
+        return [Table(self.buf, self._indirect(start + 4 * i)) for i in range(count)]

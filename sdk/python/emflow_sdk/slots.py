@@ -1,0 +1,60 @@
+"""Slot files of the session directory mapped into this process (mmap, MAP_SHARED), kept across calls."""
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from typing import Dict, Tuple
+
+import numpy as np
+
+
+class Slots:
+    def __init__(self, session_dir: str) -> None:
+        self.dir = session_dir
+        self.maps: Dict[str, Tuple[int, bool, mmap.mmap, np.ndarray]] = {}
+        self.lock = threading.Lock()  # release notifications arrive on the reader thread
+
+    def bytes(self, name: str, size: int, writable: bool) -> np.ndarray:
+        """A uint8 view of the whole slot; mapped again when it grew or write access is newly needed."""
+        with self.lock:
+            known = self.maps.get(name)
+            if known and known[0] == size and (known[1] or not writable):
+                return known[3]
+            if known:
+                self._unmap(name)
+            flags = os.O_RDWR if writable else os.O_RDONLY
+            fd = os.open(os.path.join(self.dir, name), flags | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                mm = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ)
+            finally:
+                os.close(fd)
+            view = np.frombuffer(mm, np.uint8)
+            self.maps[name] = (size, writable, mm, view)
+            return view
+
+    def grow(self, name: str, size: int) -> None:
+        """Grow a granted slot file (ftruncate), within the grant's limit."""
+        fd = os.open(os.path.join(self.dir, name), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            os.ftruncate(fd, size)
+        finally:
+            os.close(fd)
+
+    def _unmap(self, name: str) -> None:
+        _, _, mm, view = self.maps.pop(name)
+        del view  # our own view exports the mapping's buffer: let go of it first
+        try:
+            mm.close()
+        except BufferError:
+            pass  # code still holds a view (it kept an input frame): the mapping goes when that view does
+
+    def drop(self, name: str) -> None:
+        with self.lock:
+            if name in self.maps:
+                self._unmap(name)
+
+    def clear(self) -> None:
+        with self.lock:
+            for name in list(self.maps):
+                self._unmap(name)
