@@ -41,6 +41,8 @@ export interface BenchReport {
   roundTrip: { medianUs: number; frames: number; target: string; met: boolean };
   chain: { side: number; frames: number; pipelineFps: number; singleProcessFps: number; ratio: number; target: string; met: boolean };
   stream: StreamBench;
+  /** the same hand-off with Python operators on one or both sides (zero copy across languages) */
+  python: { typescriptMs: number; pythonToPythonMs: number; typescriptToPythonMs: number; pythonRatio: number; mixedRatio: number; target: string; met: boolean };
   docker?: ContainerBench;
   singularity?: ContainerBench;
 }
@@ -106,11 +108,12 @@ async function filePassing(bytes: number, trials: number): Promise<number> {
   return median(samples);
 }
 
-async function handoff(runtime: Runtime, sizes: BenchSizes): Promise<number> {
+/** Median time from a writer's frame being done to its reader holding a view of it; the operators' languages vary. */
+async function handoff(runtime: Runtime, sizes: BenchSizes, writer = 'bench-writer', reader = 'bench-reader'): Promise<number> {
   const pipeline = pipelineOf(
     [
-      { id: 'writer', operator: 'bench-writer', params: { size: sizes.handoffElements, count: sizes.handoffFrames } },
-      { id: 'reader', operator: 'bench-reader' },
+      { id: 'writer', operator: writer, params: { size: sizes.handoffElements, count: sizes.handoffFrames } },
+      { id: 'reader', operator: reader },
     ],
     [['writer', 'data', 'reader', 'data']],
   );
@@ -377,6 +380,9 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
   const singleProcessFps = await chainSingleProcess(runtime, sizes);
   say('stream into a slow consumer, default result cache');
   const stream = await streamIntoSlowConsumer(runtime, sizes);
+  say('hand-off between Python operators, and from TypeScript to Python');
+  const pythonToPythonMs = await handoff(runtime, sizes, 'bench-py-writer', 'bench-py-reader');
+  const typescriptToPythonMs = await handoff(runtime, sizes, 'bench-writer', 'bench-py-reader');
   const docker = withDocker ? await containerBench('docker', runtime, sizes, handoffMs, say) : undefined;
   const singularity = withSingularity ? await containerBench('singularity', runtime, sizes, handoffMs, say) : undefined;
   return {
@@ -404,5 +410,14 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
       met: pipelineFps >= 0.7 * singleProcessFps,
     },
     stream,
+    python: {
+      typescriptMs: handoffMs,
+      pythonToPythonMs,
+      typescriptToPythonMs,
+      pythonRatio: pythonToPythonMs / handoffMs,
+      mixedRatio: typescriptToPythonMs / handoffMs,
+      target: 'Python hand-offs ≤ 1.25 × the TypeScript pair',
+      met: Math.max(pythonToPythonMs, typescriptToPythonMs) <= 1.25 * handoffMs,
+    },
   };
 }
