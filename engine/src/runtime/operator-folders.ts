@@ -24,7 +24,12 @@ const isPlainName = (name: string) => name !== '' && !name.startsWith('.') && !n
 
 /** [tool.emflow] of a pyproject.toml: the operator script (a plain file name in the folder) and the interpreter. */
 function pythonEntry(folder: string): OperatorEntry | undefined {
-  const toml = parseToml(readFileSync(join(folder, PYTHON_MANIFEST), 'utf8')) as { tool?: { emflow?: { operator?: unknown; python?: unknown } } };
+  let toml: { tool?: { emflow?: { operator?: unknown; python?: unknown } } };
+  try {
+    toml = parseToml(readFileSync(join(folder, PYTHON_MANIFEST), 'utf8'));
+  } catch (error) {
+    throw new Error(`${PYTHON_MANIFEST}: ${(error as Error).message.split('\n')[0]}`);
+  }
   const section = toml.tool?.emflow;
   if (section === undefined) return undefined; // a Python package that is not an operator
   if (typeof section.operator !== 'string' || !isPlainName(section.operator)) {
