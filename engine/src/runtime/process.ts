@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { OperatorSpec } from '@emflow/sdk';
+import { COMMAND_HOST } from '../command/host-path.js';
 import { sha256 } from '../hash.js';
 import { validateSpec } from '../validate/spec.js';
 import { formatProblems } from '../validate/problems.js';
@@ -75,7 +76,7 @@ export function launcher(entry: OperatorEntry): { command: string; args: string[
         env: { PYTHONPATH: [PYTHON_SDK, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
       };
     case 'command':
-      throw new Error('command operators are not supported yet');
+      return { command: process.execPath, args: [COMMAND_HOST, entry.manifest], env: {} };
   }
 }
 
