@@ -41,7 +41,7 @@ class ArrowType:
         if self.type_id == TYPE_INT:
             return f"{'' if self.signed else 'U'}Int{self.bit_width}"
         if self.type_id == TYPE_FLOAT:
-            return ("Float16", "Float32", "Float64")[self.precision]
+            return {0: "Float16", 1: "Float32", 2: "Float64"}.get(self.precision, f"FloatingPoint precision {self.precision}")
         if self.type_id == TYPE_FIXED_SIZE_LIST:
             return f"FixedSizeList[{self.list_size}]"
         return {TYPE_UTF8: "Utf8", TYPE_BOOL: "Bool", TYPE_STRUCT: "Struct"}.get(self.type_id, TYPE_NAMES.get(self.type_id, f"type {self.type_id}"))
@@ -186,14 +186,19 @@ def _decode_metadata(t: Table, slot: int) -> Metadata:
     return [(kv.string(0) or "", kv.string(1) or "") for kv in t.tables(slot)]
 
 
-def _decode_field(t: Table) -> Field:
+MAX_DEPTH = 64  # nested fields; a hostile flatbuffer can make a field its own child
+
+
+def _decode_field(t: Table, depth: int = 0) -> Field:
     if t.table(4) is not None:
         raise FrameError("dictionary-encoded fields are not supported")
+    if depth > MAX_DEPTH:
+        raise FrameError(f"fields nested more than {MAX_DEPTH} deep")
     return Field(
         name=t.string(0) or "",
         type=_decode_type(t.scalar(2, "<B"), t.table(3)),
         nullable=bool(t.scalar(1, "<B")),
-        children=[_decode_field(c) for c in t.tables(5)],
+        children=[_decode_field(c, depth + 1) for c in t.tables(5)],
         metadata=_decode_metadata(t, 6),
     )
 
@@ -239,6 +244,7 @@ def read_message(data: memoryview, at: int) -> Optional[Message]:
     except (struct.error, IndexError, UnicodeDecodeError) as error:
         raise FrameError(f"not an Arrow IPC stream: corrupt message at byte {at} ({error})") from None
     body_start = at + 8 + length
-    if body_start + body_length > len(data):
+    # a negative body length would make the next message start before this one: a loop without end
+    if body_length < 0 or body_start + body_length > len(data):
         raise FrameError(f"not an Arrow IPC stream: body of {body_length} bytes at byte {body_start} runs past the end")
     return Message(decoded, body_start, body_start + body_length)

@@ -6,6 +6,8 @@ Arrays are read as numpy views of the bytes (no copy) and written in place: the 
 from __future__ import annotations
 
 import json
+import math
+import struct
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
@@ -41,7 +43,7 @@ def numpy_dtype(t: ArrowType) -> Optional[np.dtype]:
     """The little-endian numpy dtype of a primitive Arrow type (any width), or None."""
     if t.type_id == TYPE_INT and t.bit_width in (8, 16, 32, 64):
         return np.dtype(f"<{'i' if t.signed else 'u'}{t.bit_width // 8}")
-    if t.type_id == TYPE_FLOAT:
+    if t.type_id == TYPE_FLOAT and t.precision in (0, 1, 2):
         return np.dtype(("<f2", "<f4", "<f8")[t.precision])
     return None
 
@@ -50,6 +52,11 @@ def array_dtype(t: ArrowType) -> Optional[np.dtype]:
     """The numpy dtype of an array frame's element type: one of the nine emflow dtypes, or None."""
     dtype = numpy_dtype(t)
     return dtype if dtype is not None and dtype.name in DTYPES else None
+
+
+def contiguous(array: np.ndarray) -> np.ndarray:
+    """The array in C order, of the same shape: np.ascontiguousarray turns a 0-D array into a 1-D one."""
+    return np.ascontiguousarray(array).reshape(np.shape(array))
 
 
 def check_array(array: np.ndarray, what: str) -> None:
@@ -85,7 +92,7 @@ def encode_array_into(array: np.ndarray, meta: Dict[str, Any], target: np.ndarra
     """Encode an array into `target` (a uint8 view of a slot). When the values already lie inside `target` with room
     for the header in front of them (ctx.alloc), they stay where they are; otherwise they are copied behind the
     header. None when the frame does not fit."""
-    array = np.ascontiguousarray(array)
+    array = contiguous(array)
     header, body_length = _array_header(array, meta)
     start_of_values = _address(array) - _address(target) if array.nbytes else -1
     in_place = len(header) <= start_of_values <= len(target) - array.nbytes and start_of_values % 8 == 0
@@ -103,7 +110,7 @@ def encode_array_into(array: np.ndarray, meta: Dict[str, Any], target: np.ndarra
 
 
 def _array_encoded_size(array: np.ndarray, meta: Dict[str, Any]) -> int:
-    header, body_length = _array_header(np.ascontiguousarray(array), meta)
+    header, body_length = _array_header(contiguous(array), meta)
     return max(slot_bytes_for_array(array.dtype, array.shape), _align(len(header), 64) + body_length + len(EOS))
 
 
@@ -132,7 +139,8 @@ def _column_buffers(field: Field, column: Any) -> Tuple[int, List[bytes]]:
     nulls = int(mask.sum()) if mask is not None else 0
     validity = _bitmap(~mask) if nulls else b""
     if field.type.type_id == TYPE_UTF8:
-        data = [str(v).encode("utf-8") for v in column]
+        # a null is an empty string, as apache-arrow writes it (str() of a masked element would be "--")
+        data = [b"" if mask is not None and mask[i] else str(v).encode("utf-8") for i, v in enumerate(column)]
         offsets = np.zeros(len(data) + 1, "<i4")
         np.cumsum([len(d) for d in data], out=offsets[1:])
         return nulls, [validity, offsets.tobytes(), b"".join(data)]
@@ -226,38 +234,64 @@ def _tensor(schema: Schema, batch: RecordBatch, body: memoryview, meta: Dict[str
         raise FrameError(f"array frame: element type {field.children[0].type.describe()} is not supported")
     if len(batch.nodes) < 2 or len(batch.buffers) < 3 or batch.nodes[0][1] or batch.nodes[1][1]:
         raise FrameError("array frame: expected a tensor without nulls")
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)  # Python integers: a hostile shape cannot overflow
     if size != batch.nodes[1][0]:
         raise FrameError(f"array frame: shape {shape} has {size} elements, the list holds {batch.nodes[1][0]}")
     offset, length = batch.buffers[2]
-    if offset + size * dtype.itemsize > len(body) or length < size * dtype.itemsize:
+    if offset < 0 or offset + size * dtype.itemsize > len(body) or length < size * dtype.itemsize:
         raise FrameError("array frame: values run past the end of the body")
     values = np.frombuffer(body, dtype, size, offset)
-    return Array(values.reshape(shape), meta)
+    try:
+        return Array(values.reshape(shape), meta)
+    except ValueError as error:  # e.g. a dimension numpy cannot index, beside a 0
+        raise FrameError(f"array frame: shape {shape}: {error}") from None
 
 
 def _columns(fields: List[Field], batch: RecordBatch, body: memoryview) -> Dict[str, Any]:
-    nodes, buffers = iter(batch.nodes), iter(batch.buffers)
+    """The columns of one record batch; every node and buffer is checked against the body first (hostile bytes)."""
     columns: Dict[str, Any] = {}
+    nodes, buffers = 0, 0
     for field in fields:
-        length, nulls = next(nodes)
-        regions = [next(buffers) for _ in range(3 if field.type.type_id == TYPE_UTF8 else 2)]
-        if field.type.type_id in (TYPE_STRUCT, TYPE_FIXED_SIZE_LIST) or field.children:
+        kind = field.type.type_id
+        if kind in (TYPE_STRUCT, TYPE_FIXED_SIZE_LIST) or field.children:
             raise FrameError(f"table column {field.name!r} is {field.type.describe()}: nested columns need pyarrow")
-        raw = [body[o:o + n] for o, n in regions]
-        if field.type.type_id == TYPE_UTF8:
-            offsets = np.frombuffer(raw[1], "<i4", length + 1)
-            data = bytes(raw[2])
-            column: Any = [data[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(length)]
-        elif field.type.type_id == TYPE_BOOL:
-            column = np.unpackbits(np.frombuffer(raw[1], np.uint8), count=length, bitorder="little").astype(bool)
+        count = 3 if kind == TYPE_UTF8 else 2
+        if nodes >= len(batch.nodes) or buffers + count > len(batch.buffers):
+            raise FrameError("record batch: fewer field nodes or buffers than the schema has columns")
+        length, nulls = batch.nodes[nodes]
+        regions = batch.buffers[buffers:buffers + count]
+        nodes, buffers = nodes + 1, buffers + count
+        if length != batch.length or not 0 <= nulls <= length:
+            raise FrameError(f"table column {field.name!r}: {length} rows with {nulls} nulls in a batch of {batch.length} rows")
+
+        def region(index: int, needed: int) -> memoryview:
+            offset, size = regions[index]
+            if offset < 0 or needed < 0 or size < needed or offset + needed > len(body):
+                raise FrameError(f"table column {field.name!r}: buffer {index} ({size} bytes at {offset}) is outside the body or too small")
+            return body[offset:offset + needed]
+
+        bits = (length + 7) // 8
+        if kind == TYPE_UTF8:
+            if length == 0:
+                column: Any = []
+            else:
+                offsets = np.frombuffer(region(1, (length + 1) * 4), "<i4", length + 1)
+                if offsets[0] < 0 or np.any(offsets[1:] < offsets[:-1]):
+                    raise FrameError(f"table column {field.name!r}: string offsets are not ascending")
+                data = bytes(region(2, int(offsets[-1])))
+                try:
+                    column = [data[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(length)]
+                except UnicodeDecodeError:
+                    raise FrameError(f"table column {field.name!r}: a string is not UTF-8") from None
+        elif kind == TYPE_BOOL:
+            column = np.unpackbits(np.frombuffer(region(1, bits), np.uint8), count=length, bitorder="little").astype(bool)
         else:
             dtype = numpy_dtype(field.type)
             if dtype is None:
                 raise FrameError(f"table column {field.name!r} is {field.type.describe()}: needs pyarrow")
-            column = np.frombuffer(raw[1], dtype, length)
+            column = np.frombuffer(region(1, length * dtype.itemsize), dtype, length)
         if nulls:
-            valid = np.unpackbits(np.frombuffer(raw[0], np.uint8), count=length, bitorder="little").astype(bool)
+            valid = np.unpackbits(np.frombuffer(region(0, bits), np.uint8), count=length, bitorder="little").astype(bool)
             column = np.ma.masked_array(np.asarray(column, dtype=object if isinstance(column, list) else None), mask=~valid)
         columns[field.name] = column
     return columns
@@ -269,13 +303,27 @@ def _concat(parts: List[Dict[str, Any]]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for name in parts[0]:
         pieces = [p[name] for p in parts]
-        out[name] = sum(pieces, []) if isinstance(pieces[0], list) else np.ma.concatenate(pieces) if any(isinstance(p, np.ma.MaskedArray) for p in pieces) else np.concatenate(pieces)
+        if any(isinstance(p, np.ma.MaskedArray) for p in pieces):
+            # strings are a list in a batch without nulls and a masked object array in one with nulls
+            out[name] = np.ma.concatenate([np.array(p, dtype=object) if isinstance(p, list) else p for p in pieces])
+        else:
+            out[name] = sum(pieces, []) if isinstance(pieces[0], list) else np.concatenate(pieces)
     return out
 
 
 def decode_frame(data: memoryview) -> Frame:
-    """Decode Arrow IPC stream bytes into a frame; array values are read-only views of `data` when it is read-only."""
-    data = memoryview(data).cast("B")
+    """Decode Arrow IPC stream bytes into a frame; array values are read-only views of `data` when it is read-only.
+    Bytes that are no valid frame raise FrameError, whatever they hold."""
+    try:
+        return _decode(memoryview(data).cast("B"))
+    except FrameError:
+        raise
+    except (struct.error, IndexError, ValueError, OverflowError, RecursionError) as error:
+        # a safety net under the checks: hostile bytes give a FrameError, never another exception
+        raise FrameError(f"not a valid Arrow IPC stream ({type(error).__name__}: {error})") from None
+
+
+def _decode(data: memoryview) -> Frame:
     first = read_message(data, 0)
     if first is None or not isinstance(first.header, Schema):
         raise FrameError("not an Arrow IPC stream: it does not start with a schema")
@@ -284,6 +332,8 @@ def decode_frame(data: memoryview) -> Frame:
         raise FrameError("Arrow stream has no schema fields")
     meta = _parse_meta(schema)
     kind = dict(schema.metadata).get(KIND_KEY)
+    if kind not in ("ndarray", "table", "json", None):
+        raise FrameError(f'unknown frame kind "{kind}"')
     is_tensor = dict(schema.fields[0].metadata).get("ARROW:extension:name") == TENSOR_EXTENSION
     batches: List[Tuple[RecordBatch, memoryview]] = []
     at = first.end
@@ -308,8 +358,6 @@ def decode_frame(data: memoryview) -> Frame:
             return Json(json.loads(text[0]), meta)
         except ValueError:
             raise FrameError("json frame: value is not valid JSON") from None
-    if kind not in ("table", None):
-        raise FrameError(f'unknown frame kind "{kind}"')
     table = Table(columns, meta)
     table.fields = schema.fields
     table.schema_metadata = [(k, v) for k, v in schema.metadata if k not in (KIND_KEY, META_KEY)]

@@ -128,33 +128,40 @@ class Builder:
         return bytes(self.buf[self.space:])
 
 
+def _at(buf: memoryview | bytes, pos: int, fmt: str, size: int) -> int:
+    # struct.unpack_from counts a negative offset from the end: a hostile offset must not read there
+    if pos < 0 or pos + size > len(buf):
+        raise IndexError(f"flatbuffer offset {pos} is outside the {len(buf)}-byte message")
+    return struct.unpack_from(fmt, buf, pos)[0]
+
+
 class Table:
-    """A table inside a flatbuffer: fields by vtable slot."""
+    """A table inside a flatbuffer: fields by vtable slot. A hostile buffer raises IndexError, never reads outside it."""
 
     __slots__ = ("buf", "pos", "vtable", "vtable_size")
 
     def __init__(self, buf: memoryview | bytes, pos: int) -> None:
         self.buf = buf
         self.pos = pos
-        self.vtable = pos - struct.unpack_from("<i", buf, pos)[0]
-        self.vtable_size = struct.unpack_from("<H", buf, self.vtable)[0]
+        self.vtable = pos - _at(buf, pos, "<i", 4)
+        self.vtable_size = _at(buf, self.vtable, "<H", 2)
 
     @classmethod
     def root(cls, buf: memoryview | bytes) -> "Table":
-        return cls(buf, struct.unpack_from("<I", buf, 0)[0])
+        return cls(buf, _at(buf, 0, "<I", 4))
 
     def _field(self, slot: int) -> int:
         at = 4 + 2 * slot
         if at >= self.vtable_size:
             return 0
-        return struct.unpack_from("<H", self.buf, self.vtable + at)[0]
+        return _at(self.buf, self.vtable + at, "<H", 2)
 
     def scalar(self, slot: int, fmt: str, default: int = 0) -> int:
         off = self._field(slot)
-        return struct.unpack_from(fmt, self.buf, self.pos + off)[0] if off else default
+        return _at(self.buf, self.pos + off, fmt, struct.calcsize(fmt)) if off else default
 
     def _indirect(self, at: int) -> int:
-        return at + struct.unpack_from("<I", self.buf, at)[0]
+        return at + _at(self.buf, at, "<I", 4)
 
     def table(self, slot: int) -> "Table | None":
         off = self._field(slot)
@@ -165,7 +172,9 @@ class Table:
         if not off:
             return None
         at = self._indirect(self.pos + off)
-        n = struct.unpack_from("<I", self.buf, at)[0]
+        n = _at(self.buf, at, "<I", 4)
+        if at + 4 + n > len(self.buf):
+            raise IndexError(f"flatbuffer string of {n} bytes runs past the end of the message")
         return bytes(self.buf[at + 4:at + 4 + n]).decode("utf-8")
 
     def vector(self, slot: int) -> tuple[int, int]:
@@ -174,7 +183,7 @@ class Table:
         if not off:
             return 0, 0
         at = self._indirect(self.pos + off)
-        return at + 4, struct.unpack_from("<I", self.buf, at)[0]
+        return at + 4, _at(self.buf, at, "<I", 4)
 
     def tables(self, slot: int) -> list["Table"]:
         start, count = self.vector(slot)
