@@ -35,8 +35,12 @@ def load(script: str) -> None:
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception:
-        fail(f"cannot load operator script {script}:\n{traceback.format_exc()}", 3)
+    except Exception as error:
+        # the engine shows the first 6 lines of stderr: the error first, then the script's own frames (not importlib's)
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith("<frozen ") and f.filename != __file__]
+        exception = "".join(traceback.format_exception_only(type(error), error)).rstrip()
+        fail(f"cannot load operator script {script}: {exception.splitlines()[-1]}\nTraceback (most recent call last):\n"
+             f"{''.join(traceback.format_list(frames))}{exception}", 3)
 
 
 def main() -> None:
@@ -47,11 +51,18 @@ def main() -> None:
     args = parser.parse_args()
     if not args.script:
         fail("usage: python3 -m emflow_sdk SCRIPT [--operator NAME] [--describe]", 2)
+    if args.describe:
+        # stdout must be the JSON of the specs alone (sdk/PROTOCOL.md §1.2): what the script prints while it is
+        # imported, from Python or from C, goes to stderr
+        sys.stdout.flush()
+        specs_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+        os.dup2(2, 1)
+        load(args.script)
+        specs_out.write(json.dumps([d.spec for d in defined_operators()]) + "\n")
+        specs_out.close()
+        return
     load(args.script)
     definitions = defined_operators()
-    if args.describe:
-        sys.stdout.write(json.dumps([d.spec for d in definitions]) + "\n")
-        return
     chosen = [d for d in definitions if d.spec["name"] == args.operator] if args.operator else definitions
     if len(chosen) != 1:
         names = ", ".join(d.spec["name"] for d in definitions) or "none"

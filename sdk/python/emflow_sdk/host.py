@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, Optional, Set
 import numpy as np
 
 from .arrow_ipc import FrameError
-from .codec import (TENSOR_BODY_OFFSET, _array_encoded_size, check_array, decode_frame, encode_array_into, encode_json, encode_pyarrow_table,
+from .codec import (TENSOR_BODY_OFFSET, _array_encoded_size, check_array, contiguous, decode_frame, encode_array_into, encode_json, encode_pyarrow_table,
                     encode_table, slot_bytes_for_array)
 from .frames import DTYPES, Array, Json, Table
 from .operator import ARRAY_RANK, Definition
@@ -44,7 +44,6 @@ class Call:
     grants: Dict[str, Dict[str, Any]]
     allocated: Set[str] = field(default_factory=set)
     revoked: bool = False  # cancelled or superseded: its code may still run but no longer writes into slots
-    answered: bool = False  # the reader thread already answered it (cancel)
 
 
 class Context:
@@ -85,7 +84,8 @@ class Host:
         self.last_id = 0
         self.node = ""
         self.current: Optional[Call] = None  # the call the main thread is serving
-        self.current_id: Any = None  # the id of the request that call answers
+        self.queued: Any = None  # the id of a process/next request read but not yet taken up by the main thread
+        self.cancelled: Any = None  # the id of a request cancelled before the main thread took it up
         self.active: Optional[tuple] = None  # (iterator, inherited meta, call) of a generator being pulled
         self.instance = definition.instantiate()
 
@@ -133,27 +133,25 @@ class Host:
         elif method == "shutdown":
             self.shutdown(message["id"])
         elif method in ("process", "next"):
+            with self.state_lock:
+                self.queued = message.get("id")
             self.requests.put(message)
         elif "id" in message:
             self.send({"id": message["id"], "error": {"code": METHOD_NOT_FOUND, "message": f"unknown method {method}"}})
 
     def cancel(self) -> None:
+        """The call is revoked, not answered here: the operator's code cannot be stopped, and until it returns the
+        process cannot serve another call. The main thread answers {"outputs": {}, "more": false} when it returns;
+        code that runs past the engine's cancelGraceMs gets the process killed and started again (sdk/PROTOCOL.md §4.7)."""
         with self.state_lock:
-            call = self.current
-            if call is None:
-                return
-            call.revoked = True
-            # Answer at once only when the code holds no view of a granted slot: code still running could
-            # otherwise write into a slot the engine has handed on. Else the answer comes when it finishes.
-            if call.allocated or call.answered:
-                return
-            call.answered = True
-            mid = self.current_id
-        self.send({"id": mid, "result": CANCELLED})
+            if self.current is not None:
+                self.current.revoked = True
+            elif self.queued is not None:  # read but not started: answered without running the code
+                self.cancelled = self.queued
 
     def shutdown(self, mid: Any) -> None:
         with self.state_lock:
-            idle = self.current is None
+            idle = self.current is None and self.queued is None
         if idle:  # the main thread is waiting for requests: teardown cannot race the operator's code
             try:
                 self.instance.teardown()
@@ -177,39 +175,48 @@ class Host:
             with self.state_lock:
                 if message["method"] == "process":
                     self.abandon_active()
-                    call = Call(params["frame"], params["grants"])
+                    call: Optional[Call] = Call(params["frame"], params["grants"])
                 elif self.active is None:
                     call = None
                 else:
                     call = self.active[2]
                     call.frame, call.grants, call.allocated = params["frame"], params["grants"], set()
-                self.current, self.current_id = call, message["id"]
+                if call is not None and self.cancelled == message["id"]:
+                    call.revoked = True
+                self.current, self.queued = call, None
             try:
-                if call is None:
-                    answer: Dict[str, Any] = {"result": {"outputs": {}, "more": False}}
+                if call is None or call.revoked:
+                    answer: Dict[str, Any] = {"result": CANCELLED if call else {"outputs": {}, "more": False}}
                 elif message["method"] == "process":
                     answer = {"result": self.process(call, params)}
                 else:
                     answer = {"result": self.pull()}
             except Exception as error:  # the operator's own failure: reported, and the process keeps serving
                 with self.state_lock:
-                    self.abandon_active()
+                    # a generator that raised is finished; one whose output failed is closed. Not abandon_active:
+                    # that revokes the call, and a revoked call's error would be answered as a cancel
+                    self.drop_active()
                 answer = {"error": {"code": BAD_FRAME if isinstance(error, FrameError) else OPERATOR_FAILED,
                                     "message": str(error).strip() or type(error).__name__,
                                     "data": {"name": type(error).__name__, "stack": traceback.format_exc()}}}
             with self.state_lock:
                 self.current = None
-                if call is not None and call.answered:
-                    continue
                 if call is not None and call.revoked:
                     answer = {"result": CANCELLED}
+                    if self.active is not None and self.active[2] is call:  # the engine will not continue it
+                        self.drop_active()
             self.send({"id": message["id"], **answer})
 
     def abandon_active(self) -> None:
-        """Let go of a generator left unfinished (called with state_lock held)."""
+        """Let go of a generator left unfinished, so that its code no longer writes into slots (called with state_lock held)."""
+        if self.active:
+            self.active[2].revoked = True
+        self.drop_active()
+
+    def drop_active(self) -> None:
+        """Close the generator being pulled, if any (called with state_lock held)."""
         stale, self.active = self.active, None
         if stale:
-            stale[2].revoked = True
             try:
                 stale[0].close()
             except Exception:
@@ -324,7 +331,7 @@ class Host:
             if rank is not None and value.ndim != rank:
                 raise TypeError(f"{what} expected {port_type} (a {rank}-D array), got a {value.ndim}-D array")
             check_array(value, what)
-            array = np.ascontiguousarray(value)
+            array = contiguous(value)
 
             def write_array(target: np.ndarray) -> Any:
                 return encode_array_into(array, meta, target)
@@ -339,7 +346,8 @@ class Host:
             return self.place(call, port, _array_encoded_size(array, meta), write_array)
         if port_type in ("json", "scalar"):
             inner = value.value if isinstance(value, Json) else value
-            if isinstance(inner, np.generic):
+            # numpy scalars, and 0-D arrays: what a reduction of an input (an Array, a numpy subclass) returns
+            if isinstance(inner, np.generic) or (isinstance(inner, np.ndarray) and inner.ndim == 0):
                 inner = inner.item()
             if port_type == "scalar" and (isinstance(inner, bool) or not isinstance(inner, (int, float))):
                 raise TypeError(f"{what} (scalar) must be a number, got {type(inner).__name__}")
