@@ -240,7 +240,7 @@ def read_message(data: memoryview, at: int) -> Optional[Message]:
                 raise FrameError("compressed record batches are not supported")
             decoded = RecordBatch(header.scalar(0, "<q"), _decode_structs(header, 1), _decode_structs(header, 2))
         else:
-            raise FrameError(f"unsupported message type {header_type} (dictionary batches need pyarrow)")
+            raise FrameError(f"unsupported Arrow message type {header_type} (dictionary batches are not supported)")
     except (struct.error, IndexError, UnicodeDecodeError) as error:
         raise FrameError(f"not an Arrow IPC stream: corrupt message at byte {at} ({error})") from None
     body_start = at + 8 + length

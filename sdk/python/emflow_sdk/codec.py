@@ -21,6 +21,8 @@ TENSOR_EXTENSION = "arrow.fixed_shape_tensor"
 KIND_KEY = "emflow.kind"
 META_KEY = "emflow.meta"
 TENSOR_BODY_OFFSET = 65536  # where ctx.alloc puts an array's values in a slot: room in front for the header
+# tables are always decoded by the built-in reader (pyarrow, when installed, only writes pyarrow.Table outputs)
+READABLE_COLUMNS = "emflow_sdk reads tables of integer, floating-point, Bool and Utf8 columns only"
 
 Frame = Union[Array, Json, Table]
 Placement = Tuple[int, int]  # (offset, length) of an encoded frame in a byte range
@@ -254,7 +256,7 @@ def _columns(fields: List[Field], batch: RecordBatch, body: memoryview) -> Dict[
     for field in fields:
         kind = field.type.type_id
         if kind in (TYPE_STRUCT, TYPE_FIXED_SIZE_LIST) or field.children:
-            raise FrameError(f"table column {field.name!r} is {field.type.describe()}: nested columns need pyarrow")
+            raise FrameError(f"table column {field.name!r} is {field.type.describe()}: {READABLE_COLUMNS}")
         count = 3 if kind == TYPE_UTF8 else 2
         if nodes >= len(batch.nodes) or buffers + count > len(batch.buffers):
             raise FrameError("record batch: fewer field nodes or buffers than the schema has columns")
@@ -288,7 +290,7 @@ def _columns(fields: List[Field], batch: RecordBatch, body: memoryview) -> Dict[
         else:
             dtype = numpy_dtype(field.type)
             if dtype is None:
-                raise FrameError(f"table column {field.name!r} is {field.type.describe()}: needs pyarrow")
+                raise FrameError(f"table column {field.name!r} is {field.type.describe()}: {READABLE_COLUMNS}")
             column = np.frombuffer(region(1, length * dtype.itemsize), dtype, length)
         if nulls:
             valid = np.unpackbits(np.frombuffer(region(0, bits), np.uint8), count=length, bitorder="little").astype(bool)
