@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildImages, connectDocker, DockerRuntime, openSession, ProcessRuntime, RunError, type Session } from '@emflow/engine';
 import { exampleWritingInto, expectNoLeaks, filesIn, operatorDirs, pipeline, root, sessionSnapshot, zipAndBroadcast } from '../helpers.js';
+import { dockerOperatorDirs } from './python.js';
 
 const sessions: Session[] = [];
 afterEach(async () => {
@@ -39,8 +40,11 @@ describe('conformance: docker and process runtimes give identical outputs', () =
   });
 });
 
+// python-denoise mixes TypeScript and Python operators (the Python one in its image on the Python base)
+const examples = ['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream', ...(existsSync(join(root, 'pipelines/python-denoise.json')) ? ['python-denoise'] : [])];
+
 describe('conformance on the EM example pipelines: data mounted read-only, results written through a read-write mount', () => {
-  it.each(['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream'])('%s', async (name) => {
+  it.each(examples)('%s', async (name) => {
     const results = mkdtempSync(join(tmpdir(), 'emflow-conformance-'));
     const baseDir = join(root, 'pipelines');
     const local = await open('process', exampleWritingInto(name, results, 'process'), { baseDir });
@@ -181,7 +185,7 @@ describe('images', () => {
       'org.opencontainers.image.description': blur.spec.description,
       'org.opencontainers.image.source': 'operators/gaussian-blur',
     });
-    const steps = await buildImages(docker, [{ info: blur, module: processes.modulePath(blur)! }], { base: 'offline' });
+    const steps = await buildImages(docker, [{ info: blur, entry: processes.entryOf(blur)! }], { base: 'offline' });
     expect(steps.map((s) => [s.tag, s.status])).toEqual([
       [`emflow/node-base:${process.versions.node}`, 'unchanged'],
       ['emflow/runtime:0.1.0', 'unchanged'],
@@ -189,6 +193,86 @@ describe('images', () => {
     ]);
     const listed = (await new DockerRuntime().catalog()).operators.find((o) => o.spec.name === 'gaussian-blur')!;
     expect(listed.identity).toBe((await docker.getImage('emflow/gaussian-blur:1.0.0').inspect()).Id);
+  });
+});
+
+describe('Python operators', () => {
+  const fixture = join(root, 'test/docker/operators/py-affine');
+  const sources = async () => {
+    const processes = new ProcessRuntime({ operatorDirs: dockerOperatorDirs });
+    const { operators } = await processes.catalog();
+    return operators.map((info) => ({ info, entry: processes.entryOf(info)! }));
+  };
+
+  it('get an image on the Python base: labels as TypeScript operators, python3 -m emflow_sdk on their script; a rebuild keeps base and images', async () => {
+    const docker = await connectDocker();
+    const all = await sources();
+    const python = all.filter((s) => s.entry.kind === 'python');
+    const affine = python.find((s) => s.info.spec.name === 'test-py-affine')!;
+    const image = await docker.getImage('emflow/test-py-affine:1.0.0').inspect();
+    expect(JSON.parse(image.Config.Labels['emflow.operator'])).toEqual(affine.info.spec);
+    expect(image.Config.Labels).toMatchObject({
+      'org.opencontainers.image.title': 'test-py-affine',
+      'org.opencontainers.image.version': '1.0.0',
+      'org.opencontainers.image.description': affine.info.spec.description,
+      'org.opencontainers.image.source': 'test/docker/operators/py-affine',
+    });
+    expect(image.Config.Entrypoint).toEqual(['python3', '-m', 'emflow_sdk']);
+    expect(image.Config.User).toBe('10001:10001');
+    expect(image.Config.Env).toEqual(
+      expect.arrayContaining([
+        'PYTHONPATH=/opt/emflow/sdk/python',
+        'EMFLOW_MODULE=/opt/emflow/test/docker/operators/py-affine/operator.py',
+        'EMFLOW_OPERATOR=test-py-affine',
+        'PYTHONUNBUFFERED=1',
+        'PYTHONDONTWRITEBYTECODE=1',
+      ]),
+    );
+    // the same script, another operator: each image starts its own
+    const stats = await docker.getImage('emflow/test-py-stats:1.0.0').inspect();
+    expect(stats.Config.Env).toContain('EMFLOW_OPERATOR=test-py-stats');
+
+    // nothing changed: the base and the images are kept; a command operator is skipped with a note
+    const command = { info: { ...affine.info, spec: { ...affine.info.spec, name: 'test-wrapped' } }, entry: { kind: 'command' as const, folder: fixture, manifest: join(fixture, 'emflow-command.json') } };
+    const messages: string[] = [];
+    const steps = await buildImages(docker, [...python, command], { base: 'offline', say: (m) => messages.push(m) });
+    expect(steps.map((s) => [s.tag.replace(/:[0-9a-f]{16}$/, ':HASH'), s.status])).toEqual([
+      ['emflow/python-base:HASH', 'unchanged'],
+      ...python.map((s) => [`emflow/${s.info.spec.name}:${s.info.spec.version}`, 'unchanged']),
+      ['emflow/test-wrapped:1.0.0', 'skipped'],
+    ]);
+    expect(messages.at(-1)).toBe('emflow/test-wrapped:1.0.0: skipped (command operators wrap a program on this machine, no image is built; run them with --runtime process)');
+    // the base: Debian bookworm with python3, numpy and the packages the operators name in [tool.emflow] debian
+    const base = (await docker.getImage(steps[0].tag).inspect()).Config.Labels;
+    expect(base['emflow.debian.suite']).toBe('bookworm');
+    expect(base['emflow.debian.packages'].split(',')).toEqual(expect.arrayContaining(['python3-minimal', 'python3-numpy', 'python3-mrcfile']));
+  });
+
+  it('run on the docker runtime with the same frames and files as on the process runtime', async () => {
+    const results = mkdtempSync(join(tmpdir(), 'emflow-python-'));
+    const document = (runtime: string) =>
+      pipeline(
+        [
+          { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 96, height: 64, count: 3, seed: 7 } },
+          { id: 'affine', operator: 'test-py-affine', params: { a: 1.5, b: -0.25 } },
+          { id: 'stats', operator: 'test-py-stats' },
+          { id: 'write', operator: 'npy-writer', params: { path: join(results, runtime, 'affine-{frame:02d}.npy') } },
+          { id: 'rows', operator: 'npy-writer', params: { path: join(results, runtime, 'rows-{frame:02d}.npy') } },
+        ],
+        ['src.image->affine.image', 'affine.image->stats.image', 'affine.image->write.data', 'stats.rows->rows.data'],
+      );
+    const local = await open('process', document('process'), { operatorDirs: dockerOperatorDirs });
+    await local.run();
+    const contained = await open('docker', document('docker'));
+    const docker = await connectDocker();
+    const images = (await docker.listContainers({ filters: { label: [`emflow.session=${contained.id}`] } })).map((c) => c.Image).sort();
+    expect(images).toEqual(expect.arrayContaining(['emflow/test-py-affine:1.0.0', 'emflow/test-py-stats:1.0.0']));
+    const report = await contained.run();
+    expect([report.nodes.affine.frames, report.nodes.stats.frames]).toEqual([3, 3]);
+    expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
+    const written = filesIn(join(results, 'docker'));
+    expect(Object.keys(written)).toEqual(['affine-00.npy', 'affine-01.npy', 'affine-02.npy', 'rows-00.npy', 'rows-01.npy', 'rows-02.npy']);
+    expect(written).toEqual(filesIn(join(results, 'process')));
   });
 });
 

@@ -226,7 +226,8 @@ async function timeOpen(runtime: Runtime, pipeline: object): Promise<number> {
 /** A container runtime (docker, or singularity with Apptainer) side by side with the process runtime: cold start, warm re-run, hand-off. */
 async function containerBench(kind: 'docker' | 'singularity', processes: ProcessRuntime, sizes: BenchSizes, handoffProcessesMs: number, say: (step: string) => void): Promise<ContainerBench> {
   const { operators } = await processes.catalog();
-  const sources = operators.map((info) => ({ info, module: processes.modulePath(info)! }));
+  // the container bench runs TypeScript operators only: their images (or SIFs), nothing that needs a Python base
+  const sources = operators.map((info) => ({ info, entry: processes.entryOf(info)! })).filter(({ entry }) => entry.kind === 'node');
   let runtime: Runtime;
   if (kind === 'docker') {
     say('building operator images (incremental)');

@@ -1,7 +1,9 @@
 // `emflow build`: operator images built from local files only. The image filesystem under /opt/emflow mirrors
 // the repository layout (the SDK and each operator with exactly their production dependencies), so Node
-// resolves modules inside a container as it does here. Builds are incremental: an image whose content hash
-// label matches what would be built is kept.
+// resolves modules inside a container as it does here. Python operators get images too: the Python SDK and
+// the operator's folder on a base made from Debian packages (python-base.ts). Command operators wrap programs
+// of this machine and get none. Builds are incremental: an image whose content hash label matches what would
+// be built is kept.
 import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,8 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { sha256 } from '../hash.js';
-import type { OperatorInfo } from '../runtime/runtime.js';
+import { sourceFiles, type OperatorEntry } from '../runtime/operator-folders.js';
+import { PYTHON_SDK } from '../runtime/process.js';
+import { EnvironmentError, type OperatorInfo } from '../runtime/runtime.js';
 import { productionClosure, type PackageDir } from './closure.js';
+import { buildCacheDir as pythonBaseCacheDir, buildPythonBase, debianPackagesOf, debootstrapUnavailable, pythonBase } from './python-base.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,10 +36,20 @@ export const SLIM_BASE = 'node:20-slim';
 
 export interface BuildStep {
   tag: string;
-  /** built now, or kept because its content had not changed */
-  status: 'built' | 'unchanged';
+  /** built now, kept because its content had not changed, or not built for this kind of operator (`note` says why) */
+  status: 'built' | 'unchanged' | 'skipped';
   ms: number;
+  note?: string;
 }
+
+/** An operator of the process runtime's catalog and its folder entry (`ProcessRuntime.entryOf`): what is built. */
+export interface BuildSource {
+  info: OperatorInfo;
+  entry: OperatorEntry;
+}
+
+/** Command operators wrap a program of the machine they run on: no image of theirs is built. */
+export const COMMAND_SKIPPED = 'command operators wrap a program on this machine, no image is built; run them with --runtime process';
 
 export interface BuildOptions {
   /** 'offline': a base image made from this machine's Node; 'slim': FROM node:20-slim (needs a registry) */
@@ -42,6 +57,11 @@ export interface BuildOptions {
   /** rebuild even when nothing changed */
   force?: boolean;
   say?: (message: string) => void;
+  /**
+   * Debian packages for the Python base besides those of the Python operators built now (the build command
+   * passes those of every Python operator it knows, so building a few operators reuses the same base)
+   */
+  debianPackages?: string[];
 }
 
 /** The labels of a local image, or undefined when there is no such image. */
@@ -164,6 +184,30 @@ export function stageOperator(app: string, info: OperatorInfo, module: string): 
   for (const pkg of productionClosure(folder)) if (!inRuntime.has(pkg.installed)) stage(app, pkg);
 }
 
+/** Where a Python operator's folder is in its image: its repository-relative place, or /opt/emflow/external/NAME for folders elsewhere. */
+export function pythonFolderInImage(folder: string): string {
+  const inRepo = relative(REPO_ROOT, folder);
+  return inRepo.startsWith('..') || inRepo === '' ? join(APP_ROOT, 'external', folder.split('/').pop()!) : join(APP_ROOT, inRepo);
+}
+
+/** The Python files of a folder (no __pycache__), for an image. */
+function pythonFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && (e.name.endsWith('.py') || e.name === 'pyproject.toml') && !relative(dir, e.parentPath).split('/').includes('__pycache__'))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/**
+ * The Python SDK (for /opt/emflow/sdk/python, its place in the repository) and a Python operator's folder (its
+ * pyproject.toml and Python files, what identifies it) under `context`, as sdk/ and app/.
+ */
+export function stagePythonOperator(context: string, entry: OperatorEntry & { kind: 'python' }): void {
+  for (const file of pythonFiles(PYTHON_SDK)) cpSync(file, join(context, 'sdk', relative(PYTHON_SDK, file)));
+  const folder = join(context, 'app', relative(APP_ROOT, pythonFolderInImage(entry.folder)));
+  for (const file of sourceFiles(entry)) cpSync(file, join(folder, relative(entry.folder, file)));
+}
+
 /** The labels an operator's image carries (docker and SIF alike): its spec and the OCI image labels. */
 export function operatorLabels(info: OperatorInfo): Record<string, string> {
   return {
@@ -206,17 +250,49 @@ async function buildOperator(docker: Docker, info: OperatorInfo, module: string,
   }
 }
 
-/** Build the base, runtime and operator images. `operators` come from the process runtime's catalog. */
-export async function buildImages(docker: Docker, operators: { info: OperatorInfo; module: string }[], options: BuildOptions): Promise<BuildStep[]> {
+/** One Python operator image: the Python SDK and the operator's folder on the Python base; `python3 -m emflow_sdk` serves it. */
+async function buildPythonOperator(docker: Docker, info: OperatorInfo, entry: OperatorEntry & { kind: 'python' }, base: string, force: boolean): Promise<BuildStep> {
+  const context = newContext('python-operator.Dockerfile');
+  try {
+    stagePythonOperator(context, entry);
+    const buildargs = { BASE: base, MODULE: join(pythonFolderInImage(entry.folder), relative(entry.folder, entry.script)), OPERATOR: info.spec.name };
+    return await buildContext(docker, context, operatorTag(info), buildargs, operatorLabels(info), force);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Build the images of these operators (from the process runtime's catalog, with their folder entries): the
+ * Node base and runtime images and one image per TypeScript operator; the Python base and one image per
+ * Python operator; command operators are skipped (a step with status 'skipped').
+ */
+export async function buildImages(docker: Docker, operators: BuildSource[], options: BuildOptions): Promise<BuildStep[]> {
   const say = options.say ?? (() => {});
   const force = options.force ?? false;
   const steps: BuildStep[] = [];
   const record = (step: BuildStep) => {
     steps.push(step);
-    say(`${step.tag}: ${step.status} (${(step.ms / 1000).toFixed(1)} s)`);
+    say(`${step.tag}: ${step.status} (${step.note ?? `${(step.ms / 1000).toFixed(1)} s`})`);
   };
-  if (options.base === 'offline') record(await buildOfflineBase(docker, force));
-  record(await buildRuntime(docker, options.base === 'offline' ? BASE_TAG : SLIM_BASE, force));
-  for (const { info, module } of operators) record(await buildOperator(docker, info, module, force));
+  const node = operators.filter((o) => o.entry.kind === 'node');
+  const python = operators.filter((o): o is { info: OperatorInfo; entry: OperatorEntry & { kind: 'python' } } => o.entry.kind === 'python');
+  // the Python base first checked: a machine that cannot make it fails before anything is built
+  const base = python.length ? pythonBase([...(options.debianPackages ?? []), ...python.flatMap((o) => debianPackagesOf(o.entry.folder))]) : undefined;
+  const exists = async (tag: string) => (await imageLabels(docker, tag)) !== undefined;
+  if (base && (force || !(await exists(base.tag)))) {
+    const problem = debootstrapUnavailable();
+    if (problem && (force || !existsSync(join(pythonBaseCacheDir(), `${base.hash}.tar`)))) throw new EnvironmentError(problem);
+  }
+  if (node.length) {
+    if (options.base === 'offline') record(await buildOfflineBase(docker, force));
+    record(await buildRuntime(docker, options.base === 'offline' ? BASE_TAG : SLIM_BASE, force));
+  }
+  if (base) record(await buildPythonBase(docker, base, { force, say, exists, follow: (stream, what) => follow(docker, stream, what) }));
+  for (const { info, entry } of operators) {
+    if (entry.kind === 'node') record(await buildOperator(docker, info, entry.module, force));
+    else if (entry.kind === 'python') record(await buildPythonOperator(docker, info, entry, base!.tag, force));
+    else record({ tag: operatorTag(info), status: 'skipped', ms: 0, note: COMMAND_SKIPPED });
+  }
   return steps;
 }

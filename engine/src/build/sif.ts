@@ -2,7 +2,8 @@
 // HPC case). The build assembles a root folder itself (this machine's Node and the libraries it links, the SDK
 // and the operator's module with its dependencies, at the same places as in the docker images) and builds it
 // with a definition file `Bootstrap: scratch`. The SIF carries the same labels as the docker image. File names
-// are content-addressed: a changed operator builds a new SIF, an unchanged one is kept.
+// are content-addressed: a changed operator builds a new SIF, an unchanged one is kept. TypeScript operators
+// only: Python and command operators are skipped with a note (a step with status 'skipped').
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CONTAINER_SESSION_DIR } from '../runtime/docker.js';
 import { EnvironmentError, type OperatorInfo } from '../runtime/runtime.js';
-import { APP_ROOT, contentHash, copyNodeRuntime, HOST_ENTRY, moduleInImage, operatorLabels, stageOperator, stageSdk, type BuildStep } from './images.js';
+import { APP_ROOT, COMMAND_SKIPPED, contentHash, copyNodeRuntime, HOST_ENTRY, moduleInImage, operatorLabels, stageOperator, stageSdk, type BuildSource, type BuildStep } from './images.js';
 
 const run = promisify(execFile);
 
@@ -61,13 +62,25 @@ export interface SifBuildOptions {
   say?: (message: string) => void;
 }
 
-/** Build (or keep) the SIF of each operator; older SIFs of the same operator are removed once the new one is there. */
-export async function buildSifs(operators: { info: OperatorInfo; module: string }[], options: SifBuildOptions = {}): Promise<(BuildStep & { path: string })[]> {
+export const PYTHON_SIF_SKIPPED = 'Python operators: SIF images not supported yet; use --runtime docker or process';
+
+/**
+ * Build (or keep) the SIF of each TypeScript operator; older SIFs of the same operator are removed once the new
+ * one is there. Python and command operators are skipped: a step with status 'skipped' and no path.
+ */
+export async function buildSifs(operators: BuildSource[], options: SifBuildOptions = {}): Promise<(BuildStep & { path?: string })[]> {
   const imagesDir = options.imagesDir ?? defaultImagesDir();
   const apptainer = options.apptainer ?? (await findApptainer());
   mkdirSync(imagesDir, { recursive: true });
-  const steps: (BuildStep & { path: string })[] = [];
-  for (const { info, module } of operators) {
+  const steps: (BuildStep & { path?: string })[] = [];
+  for (const { info, entry } of operators) {
+    if (entry.kind !== 'node') {
+      const step: BuildStep = { tag: info.spec.name, status: 'skipped', ms: 0, note: entry.kind === 'python' ? PYTHON_SIF_SKIPPED : COMMAND_SKIPPED };
+      steps.push(step);
+      options.say?.(`${info.spec.name}: skipped (${step.note})`);
+      continue;
+    }
+    const module = entry.module;
     const started = performance.now();
     const root = mkdtempSync(join(tmpdir(), 'emflow-sif-'));
     try {

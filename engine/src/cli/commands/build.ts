@@ -15,7 +15,7 @@ interface BuildFlags {
 export function buildCommand(program: Command): void {
   program
     .command('build')
-    .description('build operator images from local files only, incrementally: docker images, or SIF images for Apptainer/Singularity (--sif)')
+    .description('build operator images from local files only, incrementally: docker images (TypeScript and Python operators), or SIF images for Apptainer/Singularity (--sif, TypeScript operators)')
     .argument('[operators...]', 'operator names (default: every operator the process runtime finds)')
     .option('--sif', 'build one SIF per operator for the singularity runtime (needs apptainer, not Docker)')
     .option('--images <dir>', 'with --sif: where the SIF files go (default $EMFLOW_IMAGES, or ~/.cache/emflow/sif)')
@@ -29,7 +29,9 @@ export function buildCommand(program: Command): void {
       const catalog = await runtime.catalog();
       const unknown = names.filter((n) => !catalog.operators.some((o) => o.spec.name === n));
       if (unknown.length) throw new UsageError(`no operator named ${unknown.join(', ')} (see \`emflow operators\`)`);
-      const chosen = catalog.operators.filter((o) => !names.length || names.includes(o.spec.name)).map((info) => ({ info, module: runtime.modulePath(info)! }));
+      // every operator with its folder entry: TypeScript and Python operators get images, command operators are skipped
+      const known = catalog.operators.map((info) => ({ info, entry: runtime.entryOf(info)! }));
+      const chosen = known.filter(({ info }) => !names.length || names.includes(info.spec.name));
       const say = (m: string) => !options.json && process.stderr.write(`build: ${m}\n`);
       let steps: object[];
       if (options.sif) {
@@ -37,7 +39,10 @@ export function buildCommand(program: Command): void {
         steps = await buildSifs(chosen, { imagesDir: options.images === undefined ? undefined : resolve(options.images), force: options.force, say });
       } else {
         const [{ buildImages }, { connectDocker }] = await Promise.all([import('../../build/images.js'), import('../../runtime/docker.js')]);
-        steps = await buildImages(await connectDocker(), chosen, { base: options.base, force: options.force, say });
+        // one Python base for all Python operators known here, whichever are built now
+        const { debianPackagesOf } = await import('../../build/python-base.js');
+        const debianPackages = known.flatMap(({ entry }) => (entry.kind === 'python' ? debianPackagesOf(entry.folder) : []));
+        steps = await buildImages(await connectDocker(), chosen, { base: options.base, force: options.force, say, debianPackages });
       }
       if (options.json) process.stdout.write(JSON.stringify({ steps }, null, 2) + '\n');
     });
