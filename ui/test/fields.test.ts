@@ -33,7 +33,8 @@ describe('form derivation from the shipped specs', () => {
     const kinds = new Set<string>();
     for (const { operator, name, p } of all) {
       const f = deriveField(name, p);
-      const bounded = p.minimum !== undefined && p.maximum !== undefined;
+      // an exclusive bound bounds a slider too (nlm-denoise's hFactor: > 0, ≤ 100)
+      const bounded = (p.minimum ?? p.exclusiveMinimum) !== undefined && (p.maximum ?? p.exclusiveMaximum) !== undefined;
       const expected = p.enum
         ? 'select'
         : p.type === 'boolean'
