@@ -327,4 +327,12 @@ describe('manifests', () => {
     expect(() => parseTemplate('x}')).toThrow('unopened "}" at character 2 (write }} for a literal brace)');
     expect(() => expandTemplate('{params.constructor}', values)).toThrow('{params.constructor} has no value');
   });
+
+  it('a param with a line break cannot answer more than its own stdin line; a NUL reaches no program', () => {
+    const values: TemplateValues = { input: {}, output: {}, params: { word: 'x\n99', carriage: 'x\r99', nul: 'a\0b' }, frame: 0, workdir: '/s' };
+    expect(expandTemplate('{params.word}', values)).toBe('x\n99'); // one argv string: harmless there
+    expect(() => expandTemplate('{params.word}', values, true)).toThrow("{params.word}: a value with a line break cannot go into a stdin line (it would answer the program's next question too)");
+    expect(() => expandTemplate('answer {params.carriage}', values, true)).toThrow('{params.carriage}: a value with a line break');
+    expect(() => expandTemplate('{params.nul}', values)).toThrow('{params.nul}: a value with a NUL character cannot be passed to a program');
+  });
 });

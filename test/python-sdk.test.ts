@@ -3,7 +3,7 @@
 // errors with their traceback, logs, setup/teardown, cancel, killed processes, the engine going away, and what
 // `emflow operators` says about Python folders that cannot be used. The operators are test/operators/python/*.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,15 @@ describe('a Python generator source', () => {
     expect(frames.map((f) => [f.meta.frame, f.meta.yielded])).toEqual([0, 1, 2, 3, 4].map((k) => [k, k + 3]));
     frames.forEach((f, k) => expect(firstDifference(f.data as Float32Array, Float32Array.from({ length: 16 * 8 }, (_, i) => i + k / 2))).toBeUndefined());
     expect(pidOf(session, 'src')).toBe(pid);
+  });
+
+  it('that writes a frame into the slot of one it already yielded is refused, not sent with the earlier frame changed', async () => {
+    const session = await open(pipeline([{ id: 'src', operator: 'py-ramp', params: { count: 3, reuse: true } }, { id: 'stats', operator: 'stats' }], ['src.image->stats.image']));
+    const error = (await session.run().catch((e: unknown) => e)) as RunError;
+    expect(error).toBeInstanceOf(RunError);
+    expect(firstLine(error)).toMatch(
+      /^node "src" \(py-ramp\) on frame 1: ValueError: py-ramp: output "image": the array lies in slot src\/image\.\d+, which is not this output's slot for this frame \(an earlier frame's, or another port's\): call ctx\.alloc for each frame and port, after each yield$/,
+    );
   });
 
   it('that raises fails the run naming the frame, after the frames it yielded, and the next run works', async () => {
@@ -397,5 +406,19 @@ describe('emflow operators on Python folders that cannot be used', () => {
     const noPython = operators({ EMFLOW_PYTHON: '/nonexistent/python3' });
     expect(noPython.names).toEqual([]);
     expect(noPython.problems[fresh]).toBe('cannot run /nonexistent/python3: no such program (install Python 3 with numpy, or name the interpreter with EMFLOW_PYTHON)');
+  });
+
+  it("never imports modules from the engine's working folder (json.py, emflow_sdk.py there are someone else's)", () => {
+    const marker = join(scratch, 'imported-from-cwd');
+    const cwd = join(scratch, 'hostile-cwd');
+    mkdirSync(cwd, { recursive: true });
+    const plant = `open(${JSON.stringify(marker)}, "a").write(__name__ + "\\n")\n`;
+    for (const module of ['json.py', 'emflow_sdk.py', 'numpy.py']) writeFileSync(join(cwd, module), plant);
+    rmSync(folders, { recursive: true, force: true });
+    folder('cwd-probe', valid('py-cwd-probe'));
+    const result = spawnSync(process.execPath, [cli, 'operators', '--json', '--operators', folders], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, EMFLOW_OPERATORS_PATH: '' } });
+    const names = (JSON.parse(result.stdout) as { operators: { spec: { name: string } }[] }).operators.map((o) => o.spec.name);
+    expect(names).toContain('py-cwd-probe');
+    expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
   });
 });

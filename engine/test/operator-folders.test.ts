@@ -65,14 +65,36 @@ describe('operator folders by kind', () => {
     expect(byFolder['e-python']).toBe('pyproject.toml: [tool.emflow] python must be an interpreter command');
   });
 
-  it('one entry per real folder, however many links lead to it', () => {
-    const real = folder('real', { 'pyproject.toml': pyproject('operator = "op.py"'), 'op.py': '' });
-    symlinkSync(real, join(dir, 'link'));
-    expect(operatorEntries([dir], [])).toHaveLength(1);
+  it('a link to an operator folder counts as the folder, once however many ways lead to it', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'emflow-folders-'));
+    try {
+      const real = join(elsewhere, 'real');
+      mkdirSync(real);
+      writeFileSync(join(real, 'pyproject.toml'), pyproject('operator = "op.py"'));
+      writeFileSync(join(real, 'op.py'), '');
+      symlinkSync(real, join(dir, 'linked'));
+      symlinkSync(join(real, 'op.py'), join(dir, 'not-a-folder'));
+      expect(operatorEntries([dir], []).map((e) => e.folder)).toEqual([join(dir, 'linked')]);
+      // the same folder reached through two search paths, directly and through the link
+      expect(operatorEntries([elsewhere, dir], []).map((e) => e.folder)).toEqual([real]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
-  it("a Python operator's identity covers its .py files and pyproject, not caches or data", () => {
-    const py = folder('py', { 'pyproject.toml': pyproject('operator = "op.py"'), 'op.py': '', 'lib/helper.py': '', '__pycache__/op.cpython-311.pyc': '', 'notes.txt': '' });
+  it("a Python operator's identity covers its .py files and pyproject, not caches, environments, build output or data", () => {
+    const py = folder('py', {
+      'pyproject.toml': pyproject('operator = "op.py"'),
+      'op.py': '',
+      'lib/helper.py': '',
+      '__pycache__/op.cpython-311.pyc': '',
+      'notes.txt': '',
+      '.venv/lib/site.py': '',
+      'venv/lib/os.py': '',
+      'build/lib/op.py': '',
+      'x.egg-info/PKG-INFO.py': '',
+      '.git/hook.py': '',
+    });
     const entry = entryOf(py)!;
     expect(sourceFiles(entry).map((f) => f.slice(py.length + 1))).toEqual(['lib/helper.py', 'op.py', 'pyproject.toml']);
   });

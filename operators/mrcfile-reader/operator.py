@@ -56,8 +56,7 @@ def mrcfile_reader(inputs, params, ctx):
                           "name another interpreter with EMFLOW_PYTHON or [tool.emflow] python") from None
 
     path, sections, validation = params["path"], params["sections"], params["validation"]
-    # Opened and checked here, before the frames: a failure raised inside a generator is lost by emflow_sdk 0.1.0
-    # (Host.serve revokes the failed call and answers it as cancelled), so every check runs before the first frame.
+    # opened and checked before the first frame, so that a bad file fails the call before anything is emitted
     check_regular_file(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # mrcfile warns and raises about the same problem: the exception is reported

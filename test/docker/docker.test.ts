@@ -41,7 +41,7 @@ describe('conformance: docker and process runtimes give identical outputs', () =
 });
 
 // python-denoise mixes TypeScript and Python operators (the Python one in its image on the Python base)
-const examples = ['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream', ...(existsSync(join(root, 'pipelines/python-denoise.json')) ? ['python-denoise'] : [])];
+const examples = ['emdb-projection', 'tiff-diffractogram', 'lattice-peaks', 'micrograph-stream', 'python-denoise'];
 
 describe('conformance on the EM example pipelines: data mounted read-only, results written through a read-write mount', () => {
   it.each(examples)('%s', async (name) => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { sha256 } from '../hash.js';
-import { sourceFiles, type OperatorEntry } from '../runtime/operator-folders.js';
+import { pythonFiles, sourceFiles, type OperatorEntry } from '../runtime/operator-folders.js';
 import { PYTHON_SDK } from '../runtime/process.js';
 import { EnvironmentError, type OperatorInfo } from '../runtime/runtime.js';
 import { productionClosure, type PackageDir } from './closure.js';
@@ -62,6 +62,11 @@ export interface BuildOptions {
    * passes those of every Python operator it knows, so building a few operators reuses the same base)
    */
   debianPackages?: string[];
+  /**
+   * when the Python base cannot be made here (not root, no debootstrap), skip the Python operators with a note
+   * instead of failing: for builds of "everything", so that TypeScript images never depend on Python's base
+   */
+  pythonOptional?: boolean;
 }
 
 /** The labels of a local image, or undefined when there is no such image. */
@@ -191,13 +196,6 @@ export function pythonFolderInImage(folder: string): string {
 }
 
 /** The Python files of a folder (no __pycache__), for an image. */
-function pythonFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && (e.name.endsWith('.py') || e.name === 'pyproject.toml') && !relative(dir, e.parentPath).split('/').includes('__pycache__'))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
-}
-
 /**
  * The Python SDK (for /opt/emflow/sdk/python, its place in the repository) and a Python operator's folder (its
  * pyproject.toml and Python files, what identifies it) under `context`, as sdk/ and app/.
@@ -278,11 +276,16 @@ export async function buildImages(docker: Docker, operators: BuildSource[], opti
   const node = operators.filter((o) => o.entry.kind === 'node');
   const python = operators.filter((o): o is { info: OperatorInfo; entry: OperatorEntry & { kind: 'python' } } => o.entry.kind === 'python');
   // the Python base first checked: a machine that cannot make it fails before anything is built
-  const base = python.length ? pythonBase([...(options.debianPackages ?? []), ...python.flatMap((o) => debianPackagesOf(o.entry.folder))]) : undefined;
+  let base = python.length ? pythonBase([...(options.debianPackages ?? []), ...python.flatMap((o) => debianPackagesOf(o.entry.folder))]) : undefined;
   const exists = async (tag: string) => (await imageLabels(docker, tag)) !== undefined;
+  let pythonSkipped: string | undefined;
   if (base && (force || !(await exists(base.tag)))) {
     const problem = debootstrapUnavailable();
-    if (problem && (force || !existsSync(join(pythonBaseCacheDir(), `${base.hash}.tar`)))) throw new EnvironmentError(problem);
+    if (problem && (force || !existsSync(join(pythonBaseCacheDir(), `${base.hash}.tar`)))) {
+      if (!options.pythonOptional) throw new EnvironmentError(problem);
+      pythonSkipped = `Python operator images need the Python base, which cannot be made here: ${problem}`;
+      base = undefined;
+    }
   }
   if (node.length) {
     if (options.base === 'offline') record(await buildOfflineBase(docker, force));
@@ -291,7 +294,7 @@ export async function buildImages(docker: Docker, operators: BuildSource[], opti
   if (base) record(await buildPythonBase(docker, base, { force, say, exists, follow: (stream, what) => follow(docker, stream, what) }));
   for (const { info, entry } of operators) {
     if (entry.kind === 'node') record(await buildOperator(docker, info, entry.module, force));
-    else if (entry.kind === 'python') record(await buildPythonOperator(docker, info, entry, base!.tag, force));
+    else if (entry.kind === 'python') record(base ? await buildPythonOperator(docker, info, entry, base.tag, force) : { tag: operatorTag(info), status: 'skipped', ms: 0, note: pythonSkipped! });
     else record({ tag: operatorTag(info), status: 'skipped', ms: 0, note: COMMAND_SKIPPED });
   }
   return steps;

@@ -79,7 +79,7 @@ async function runFrame(manifest: CommandManifest, inputs: Record<string, Frame>
     }
     const values: TemplateValues = { input, output, params, frame, workdir };
     const expand = (text: string) => expandTemplate(text, values);
-    const stdin = manifest.stdin && manifest.stdin.map((line) => `${expand(line)}\n`).join('');
+    const stdin = manifest.stdin && manifest.stdin.map((line) => `${expandTemplate(line, values, true)}\n`).join('');
     const outcome = await runCommand({ argv: manifest.command.map(expand), cwd: workdir, env, stdin, timeoutMs: manifest.timeoutMs, signal, guard });
     if (outcome.ending.kind === 'aborted') return undefined;
     const failure = failureOf(manifest, outcome);

@@ -79,15 +79,21 @@ export function parseTemplate(text: string): Template {
 
 export const placeholderText = (p: Placeholder) => `{${'name' in p ? `${p.kind}.${p.name}` : p.kind}}`;
 
-/** A template with its placeholders replaced: one argv string (never split, never seen by a shell). */
-export function expandTemplate(text: string, values: TemplateValues): string {
+/**
+ * A template with its placeholders replaced: one argv string (never split, never seen by a shell), or with
+ * `line`, one line of the program's stdin, where a value with a line break would answer the next question too.
+ */
+export function expandTemplate(text: string, values: TemplateValues, line = false): string {
   return parseTemplate(text)
     .map((part) => {
       if (typeof part === 'string') return part;
       if (!('name' in part)) return part.kind === 'frame' ? String(values.frame) : values.workdir;
       const value = own(values[part.kind], part.name);
       if (value === undefined) throw new Error(`${placeholderText(part)} has no value`);
-      return String(value);
+      const text = String(value);
+      if (text.includes('\0')) throw new Error(`${placeholderText(part)}: a value with a NUL character cannot be passed to a program`);
+      if (line && /[\r\n]/.test(text)) throw new Error(`${placeholderText(part)}: a value with a line break cannot go into a stdin line (it would answer the program's next question too)`);
+      return text;
     })
     .join('');
 }

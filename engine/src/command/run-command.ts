@@ -2,7 +2,7 @@
 // timeout or a cancel kills whatever it started), its stdout passed on to the operator's log as it comes and
 // the last lines of its stderr kept, for the error or the log once it has ended.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogTail } from '../runtime/log-tail.js';
 import { ExitGuard } from './exit-guard.js';
@@ -117,7 +117,31 @@ export async function inScratchFolder<T>(root: string, prefix: string, env: Node
   try {
     return await use(folder, guard);
   } finally {
+    try {
+      removeScratch(folder);
+    } finally {
+      guard.release();
+    }
+  }
+}
+
+/**
+ * Remove a scratch folder the program may have left read-only parts in (a folder of mode 0500 cannot be emptied
+ * by its owner): its folders are made writable first. A failure is logged, never the frame's outcome.
+ */
+function removeScratch(folder: string): void {
+  const writable = (dir: string) => {
+    chmodSync(dir, 0o700);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) writable(join(dir, entry.name));
+  };
+  try {
     rmSync(folder, { recursive: true, force: true });
-    guard.release();
+  } catch {
+    try {
+      writable(folder);
+      rmSync(folder, { recursive: true, force: true });
+    } catch (error) {
+      process.stderr.write(`emflow-command: could not remove the scratch folder ${folder}: ${(error as Error).message}\n`);
+    }
   }
 }

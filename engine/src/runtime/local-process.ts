@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process';
 import { LogTail } from './log-tail.js';
 import type { ExitInfo, OperatorProcess } from './runtime.js';
 
-export interface StopOptions {
+export interface SpawnOptions {
+  /** working folder (default: the engine's) */
+  cwd?: string;
   /**
    * sent first when stopping, before SIGKILL after `stopGraceMs`: for a command that must pass the stop on
    * (srun forwards SIGTERM to its job step; killed outright it would leave the step running)
@@ -13,9 +15,10 @@ export interface StopOptions {
   stopGraceMs?: number;
 }
 
-export function spawnOperatorProcess(command: string, args: string[], env: NodeJS.ProcessEnv, stop: StopOptions = {}): OperatorProcess {
+export function spawnOperatorProcess(command: string, args: string[], env: NodeJS.ProcessEnv, stop: SpawnOptions = {}): OperatorProcess {
   const child = spawn(command, args, {
     env,
+    cwd: stop.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     // its own process group: a Ctrl-C on the terminal reaches the engine, which shuts operators down in order
     detached: true,

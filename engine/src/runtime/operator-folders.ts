@@ -3,7 +3,7 @@
 //   node     package.json (main, or emflow.module): a module of @operator classes, served by the SDK's host
 //   python   pyproject.toml with [tool.emflow] operator = "operator.py": served by the Python SDK (sdk/python)
 //   command  emflow-command.json: an external program wrapped by a manifest, served by the engine's command host
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { OperatorProblem } from './runtime.js';
@@ -42,7 +42,12 @@ function pythonEntry(folder: string): OperatorEntry | undefined {
 }
 
 function nodeEntry(folder: string): OperatorEntry {
-  const pkg = JSON.parse(readFileSync(join(folder, NODE_MANIFEST), 'utf8')) as { main?: string; emflow?: { module?: string } };
+  let pkg: { main?: string; emflow?: { module?: string } };
+  try {
+    pkg = JSON.parse(readFileSync(join(folder, NODE_MANIFEST), 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read ${NODE_MANIFEST}: ${(error as Error).message}`);
+  }
   return { kind: 'node', folder, module: resolve(folder, pkg.emflow?.module ?? pkg.main ?? 'dist/index.js') };
 }
 
@@ -62,8 +67,9 @@ export function operatorEntries(dirs: string[], problems: OperatorProblem[]): Op
   const found = new Map<string, OperatorEntry>();
   for (const dir of dirs) {
     for (const dirent of readdirSync(dir, { withFileTypes: true })) {
-      if (!dirent.isDirectory()) continue;
       const folder = join(dir, dirent.name);
+      // a link to an operator folder counts as the folder (a facility links the operators it uses)
+      if (!dirent.isDirectory() && !(dirent.isSymbolicLink() && statSync(folder, { throwIfNoEntry: false })?.isDirectory())) continue;
       try {
         const entry = entryOf(folder);
         const real = realpathSync(folder);
@@ -76,19 +82,26 @@ export function operatorEntries(dirs: string[], problems: OperatorProblem[]): Op
   return [...found.values()];
 }
 
-function walk(dir: string, keep: (name: string) => boolean): string[] {
+/** Folders that are never part of an operator: caches, virtual environments, build output, version control. */
+const SKIPPED_FOLDERS = new Set(['__pycache__', 'node_modules', 'venv', 'build', 'dist', 'site-packages']);
+const skippedFolder = (name: string) => name.startsWith('.') || SKIPPED_FOLDERS.has(name) || name.endsWith('.egg-info');
+
+function walk(dir: string, keep: (name: string) => boolean, skip: (name: string) => boolean): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? (e.name === '__pycache__' || e.name === 'node_modules' ? [] : walk(join(dir, e.name), keep)) : keep(e.name) ? [join(dir, e.name)] : []))
+    .flatMap((e) => (e.isDirectory() ? (skip(e.name) ? [] : walk(join(dir, e.name), keep, skip)) : keep(e.name) ? [join(dir, e.name)] : []))
     .sort();
 }
+
+/** The Python files of a folder (and its pyproject.toml): what a Python operator, or the Python SDK, consists of. */
+export const pythonFiles = (folder: string) => walk(folder, (name) => name.endsWith('.py') || name === PYTHON_MANIFEST, skippedFolder);
 
 /** Files whose content makes the operator what it is (its identity, and the key of the cached specs). */
 export function sourceFiles(entry: OperatorEntry): string[] {
   switch (entry.kind) {
     case 'node':
-      return [join(entry.folder, NODE_MANIFEST), ...walk(resolve(entry.module, '..'), (name) => !name.endsWith('.map'))];
+      return [join(entry.folder, NODE_MANIFEST), ...walk(resolve(entry.module, '..'), (name) => !name.endsWith('.map'), (name) => name === 'node_modules')];
     case 'python':
-      return walk(entry.folder, (name) => name.endsWith('.py') || name === PYTHON_MANIFEST);
+      return pythonFiles(entry.folder);
     case 'command':
       return [entry.manifest];
   }

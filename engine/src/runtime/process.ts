@@ -62,18 +62,23 @@ function specCacheFile(contentHash: string): string {
   return join(root, 'emflow', 'specs', `${contentHash}.json`);
 }
 
+/** How long `--describe` may take (an import that waits for a GPU or the network must not hang every listing). */
+const DESCRIBE_TIMEOUT_MS = 60_000;
 
-/** How an operator of this folder is started: a command line (without --describe / --operator) and extra environment. */
-export function launcher(entry: OperatorEntry): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+/** How an operator of this folder is started: a command line (without --describe / --operator), extra environment, working folder. */
+export function launcher(entry: OperatorEntry): { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd?: string } {
   switch (entry.kind) {
     case 'node':
       return { command: process.execPath, args: ['--enable-source-maps', HOST_MAIN, entry.module], env: {} };
     case 'python':
-      // the SDK is used in place, ahead of any installed copy; unbuffered so that log lines arrive as written
+      // The SDK is used in place, ahead of any installed copy; unbuffered so that log lines arrive as written.
+      // `-m` puts the working folder first on sys.path: the operator's own folder, never the engine's (whose
+      // json.py or numpy/ would be imported), and PYTHONSAFEPATH drops it altogether where Python has it (3.11+).
       return {
         command: entry.python,
         args: ['-m', 'emflow_sdk', entry.script],
-        env: { PYTHONPATH: [PYTHON_SDK, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+        env: { PYTHONPATH: [PYTHON_SDK, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONSAFEPATH: '1' },
+        cwd: entry.folder,
       };
     case 'command':
       return { command: process.execPath, args: [COMMAND_HOST, entry.manifest], env: {} };
@@ -89,9 +94,15 @@ async function describe(entry: OperatorEntry): Promise<OperatorInfo[]> {
   if (existsSync(cached)) {
     specs = JSON.parse(readFileSync(cached, 'utf8'));
   } else {
-    const { command, args, env } = launcher(entry);
-    const { stdout } = await run(command, [...args, '--describe'], { maxBuffer: 16 << 20, env: { ...process.env, ...env } }).catch((error: { stderr?: string; message: string; code?: unknown }) => {
-      const why = error.code === 'ENOENT' ? `cannot run ${command}: no such program${entry.kind === 'python' ? ' (install Python 3 with numpy, or name the interpreter with EMFLOW_PYTHON)' : ''}` : error.stderr || error.message;
+    const { command, args, env, cwd } = launcher(entry);
+    const options = { maxBuffer: 16 << 20, env: { ...process.env, ...env }, cwd, timeout: DESCRIBE_TIMEOUT_MS, killSignal: 'SIGKILL' as const };
+    const { stdout } = await run(command, [...args, '--describe'], options).catch((error: { stderr?: string; message: string; code?: unknown; killed?: boolean }) => {
+      const why =
+        error.code === 'ENOENT'
+          ? `cannot run ${command}: no such program${entry.kind === 'python' ? ' (install Python 3 with numpy, or name the interpreter with EMFLOW_PYTHON)' : ''}`
+          : error.killed
+            ? `--describe did not finish within ${DESCRIBE_TIMEOUT_MS / 1000} s and was stopped (does the operator do slow work when it is imported?)`
+            : error.stderr || error.message;
       throw new Error(why.trim().split('\n').slice(0, 6).join('\n'));
     });
     try {
@@ -161,8 +172,8 @@ export class ProcessRuntime implements Runtime {
   async start({ node, operator, session, token }: StartRequest): Promise<OperatorProcess> {
     const entry = this.entryOf(operator);
     if (!entry) throw new Error(`operator "${operator.spec.name}" is not in the process runtime's catalog`);
-    const { command, args, env } = launcher(entry);
+    const { command, args, env, cwd } = launcher(entry);
     const environment = { ...process.env, ...env, EMFLOW_SOCKET: session.socket, EMFLOW_SESSION_DIR: session.dir, EMFLOW_TOKEN: token, EMFLOW_NODE: node };
-    return spawnOperatorProcess(command, [...args, '--operator', operator.spec.name], environment);
+    return spawnOperatorProcess(command, [...args, '--operator', operator.spec.name], environment, { cwd });
   }
 }

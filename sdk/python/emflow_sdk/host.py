@@ -114,10 +114,12 @@ class Host:
         try:
             for line in stream:
                 if line.strip():
-                    self.dispatch(json.loads(line))
-        except (OSError, ValueError):
-            pass
-        os._exit(0)
+                    message = json.loads(line)
+                    if isinstance(message, dict):
+                        self.dispatch(message)
+        finally:
+            # end of file, a broken socket, or a message this code cannot handle: the engine is gone or broken
+            os._exit(0)
 
     def dispatch(self, message: Dict[str, Any]) -> None:
         method = message.get("method")
@@ -131,7 +133,7 @@ class Host:
         elif method == "cancel":
             self.cancel()
         elif method == "shutdown":
-            self.shutdown(message["id"])
+            self.shutdown(message.get("id"))
         elif method in ("process", "next"):
             with self.state_lock:
                 self.queued = message.get("id")
@@ -173,8 +175,9 @@ class Host:
             message = self.requests.get()
             params = message.get("params") or {}
             with self.state_lock:
+                stale = None
                 if message["method"] == "process":
-                    self.abandon_active()
+                    stale = self.abandon_active()
                     call: Optional[Call] = Call(params["frame"], params["grants"])
                 elif self.active is None:
                     call = None
@@ -184,9 +187,11 @@ class Host:
                 if call is not None and self.cancelled == message["id"]:
                     call.revoked = True
                 self.current, self.queued = call, None
+            self.close_generator(stale)
+            stale = None
             try:
                 if call is None or call.revoked:
-                    answer: Dict[str, Any] = {"result": CANCELLED if call else {"outputs": {}, "more": False}}
+                    answer: Dict[str, Any] = {"result": CANCELLED}  # also the answer to a `next` with no call going on
                 elif message["method"] == "process":
                     answer = {"result": self.process(call, params)}
                 else:
@@ -195,7 +200,7 @@ class Host:
                 with self.state_lock:
                     # a generator that raised is finished; one whose output failed is closed. Not abandon_active:
                     # that revokes the call, and a revoked call's error would be answered as a cancel
-                    self.drop_active()
+                    stale = self.drop_active()
                 answer = {"error": {"code": BAD_FRAME if isinstance(error, FrameError) else OPERATOR_FAILED,
                                     "message": str(error).strip() or type(error).__name__,
                                     "data": {"name": type(error).__name__, "stack": traceback.format_exc()}}}
@@ -204,23 +209,32 @@ class Host:
                 if call is not None and call.revoked:
                     answer = {"result": CANCELLED}
                     if self.active is not None and self.active[2] is call:  # the engine will not continue it
-                        self.drop_active()
+                        stale = self.drop_active()
             self.send({"id": message["id"], **answer})
+            self.close_generator(stale)
 
-    def abandon_active(self) -> None:
-        """Let go of a generator left unfinished, so that its code no longer writes into slots (called with state_lock held)."""
+    def abandon_active(self) -> Optional[Iterator]:
+        """Let go of a generator left unfinished, so that its code no longer writes into slots (called with state_lock
+        held); returns it, to be closed with close_generator once the lock is released."""
         if self.active:
             self.active[2].revoked = True
-        self.drop_active()
+        return self.drop_active()
 
-    def drop_active(self) -> None:
-        """Close the generator being pulled, if any (called with state_lock held)."""
+    def drop_active(self) -> Optional[Iterator]:
+        """Detach the generator being pulled, if any (called with state_lock held); close it with close_generator."""
         stale, self.active = self.active, None
-        if stale:
-            try:
-                stale[0].close()
-            except Exception:
-                log.exception("closing an abandoned generator failed")
+        return stale[0] if stale else None
+
+    @staticmethod
+    def close_generator(generator: Optional[Iterator]) -> None:
+        """Run a detached generator's cleanup (finally, with) outside state_lock: the reader thread must still hear
+        cancel and shutdown while it runs."""
+        if generator is None:
+            return
+        try:
+            generator.close()  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("closing an abandoned generator failed")
 
     def process(self, call: Call, params: Dict[str, Any]) -> Dict[str, Any]:
         inputs: Dict[str, Any] = {}
@@ -337,6 +351,12 @@ class Host:
                 return encode_array_into(array, meta, target)
 
             grant = call.grants.get(port)
+            elsewhere = self.slots.writable_holding(array, grant["slot"] if grant else None)
+            if elsewhere is not None:
+                # e.g. one ctx.alloc before a generator's loop: that slot went to the consumers with the frame it was
+                # returned with, and writing the next frame into it would change a frame already sent
+                raise ValueError(f"{what}: the array lies in slot {elsewhere}, which is not this output's slot for this frame "
+                                 "(an earlier frame's, or another port's): call ctx.alloc for each frame and port, after each yield")
             if grant and grant["slot"] in self.slots.maps and np.may_share_memory(array, self.slots.maps[grant["slot"]][3]):
                 # the slot is mapped again at its new size below: values that alloc put into it move to the heap first
                 fits = encode_array_into(array, meta, self.slots.maps[grant["slot"]][3])

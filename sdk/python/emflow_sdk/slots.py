@@ -4,7 +4,7 @@ from __future__ import annotations
 import mmap
 import os
 import threading
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -22,6 +22,7 @@ class Slots:
             if known and known[0] == size and (known[1] or not writable):
                 return known[3]
             if known:
+                known = None  # our reference to the old view would keep its mapping from closing
                 self._unmap(name)
             flags = os.O_RDWR if writable else os.O_RDONLY
             fd = os.open(os.path.join(self.dir, name), flags | getattr(os, "O_NOFOLLOW", 0))
@@ -32,6 +33,14 @@ class Slots:
             view = np.frombuffer(mm, np.uint8)
             self.maps[name] = (size, writable, mm, view)
             return view
+
+    def writable_holding(self, array: np.ndarray, other_than: Optional[str]) -> Optional[str]:
+        """The writable slot, other than `other_than`, whose mapping holds (part of) `array`, if any."""
+        with self.lock:
+            for name, (_, writable, _, view) in self.maps.items():
+                if writable and name != other_than and np.may_share_memory(array, view):
+                    return name
+        return None
 
     def grow(self, name: str, size: int) -> None:
         """Grow a granted slot file (ftruncate), within the grant's limit."""

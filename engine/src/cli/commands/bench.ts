@@ -26,8 +26,12 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
     `  slot files in the session dir    at most ${f(r.stream.peakDirBytes / 2 ** 20, 1)} MiB (rings ${f(r.stream.ringBytes / 2 ** 20, 1)} MiB + cache budget ${f(r.stream.cacheBudget / 2 ** 20, 0)} MiB)  (${r.stream.target}: ${mark(r.stream.met)})`,
     ``,
     `the same hand-off with Python operators (emflow_sdk: numpy views of the slots)`,
-    `  Python → Python          ${f(r.python.pythonToPythonMs, 3)} ms   ${f(r.python.pythonRatio)} × the TypeScript pair (${f(r.python.typescriptMs, 3)} ms)`,
-    `  TypeScript → Python      ${f(r.python.typescriptToPythonMs, 3)} ms   ${f(r.python.mixedRatio)} × the TypeScript pair  (${r.python.target}: ${mark(r.python.met)})`,
+    ...('skipped' in r.python
+      ? [`  skipped: ${r.python.skipped}`]
+      : [
+          `  Python → Python          ${f(r.python.pythonToPythonMs, 3)} ms   ${f(r.python.pythonRatio)} × the TypeScript pair (${f(r.python.typescriptMs, 3)} ms)`,
+          `  TypeScript → Python      ${f(r.python.typescriptToPythonMs, 3)} ms   ${f(r.python.mixedRatio)} × the TypeScript pair  (${r.python.target}: ${mark(r.python.met)})`,
+        ]),
     ...(['docker', 'singularity'] as const).flatMap((kind) => {
       const c = r[kind];
       return c

@@ -42,7 +42,8 @@ export function buildCommand(program: Command): void {
         // one Python base for all Python operators known here, whichever are built now
         const { debianPackagesOf } = await import('../../build/python-base.js');
         const debianPackages = known.flatMap(({ entry }) => (entry.kind === 'python' ? debianPackagesOf(entry.folder) : []));
-        steps = await buildImages(await connectDocker(), chosen, { base: options.base, force: options.force, say, debianPackages });
+        // Python operators named on the command line must be built; otherwise a machine that cannot make their base skips them
+        steps = await buildImages(await connectDocker(), chosen, { base: options.base, force: options.force, say, debianPackages, pythonOptional: !names.length });
       }
       if (options.json) process.stdout.write(JSON.stringify({ steps }, null, 2) + '\n');
     });
