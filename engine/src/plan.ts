@@ -1,6 +1,7 @@
 // Planning a run: the params every node runs with, cache keys for every node, and which nodes run and which
 // replay cached frames. Pure: what the files named by path params look like now comes in as `files`.
 import { nodeKey } from './hash.js';
+import { sampledNodes } from './session/queues.js';
 import type { ResolvedPipeline } from './validate/pipeline.js';
 
 export interface RunPlan {
@@ -26,6 +27,7 @@ export interface PlanInput {
 }
 
 export function planRun({ pipeline, identities, frames, cached, files }: PlanInput): RunPlan {
+  const sampled = sampledNodes(pipeline);
   const keys = new Map<string, string>();
   const params = new Map<string, Record<string, unknown>>();
   for (const node of pipeline.document.nodes) params.set(node.id, structuredClone(node.params));
@@ -35,12 +37,13 @@ export function planRun({ pipeline, identities, frames, cached, files }: PlanInp
     const limits = wired?.size ? undefined : { frames: frames ?? null };
     keys.set(id, nodeKey({ identity: identities.get(id)!, params: params.get(id)!, inputs, limits, files: files?.get(id) }));
   }
-  // A node runs when its key has no complete cache entry, or when a node it reads from runs (whose entry
-  // may be missing for other reasons: too big for the cache, or cut short by a frame limit).
+  // A node runs when its key has no complete cache entry, when a node it reads from runs (whose entry may be
+  // missing for other reasons: too big for the cache, or cut short by a frame limit), or when it samples a
+  // stream through a dropping edge (what it saw depended on timing).
   const executing = new Set<string>();
   for (const id of pipeline.order) {
     const upstreamRuns = [...(pipeline.inputs.get(id)?.values() ?? [])].some((from) => executing.has(from.node));
-    if (upstreamRuns || cached.get(id) !== keys.get(id)) executing.add(id);
+    if (upstreamRuns || sampled.has(id) || cached.get(id) !== keys.get(id)) executing.add(id);
   }
   const execute = pipeline.order.filter((id) => executing.has(id));
   const replay = pipeline.order.filter(

@@ -11,12 +11,15 @@ import type { HeldFrame, ResultCache } from './cache.js';
 import { RunError } from './errors.js';
 import { timeout, whenAborted } from './waits.js';
 import { Inbox } from './inbox.js';
+import { keptFrames } from './queues.js';
 import type { Slot, SlotPool } from './slots.js';
 import type { Worker } from './workers.js';
 
 export interface NodeReport {
   /** frames this node produced in this run (replayed from the cache when `cached`) */
   frames: number;
+  /** input frames its dropping queues let go of, by input port (only ports with a dropping queue) */
+  dropped?: Record<string, number>;
   /** time spent in calls to the operator (engine sends → answer arrives) */
   ms: number;
   /** median duration of one call */
@@ -101,7 +104,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   const executing = new Set(plan.execute);
   const inboxes = new Map<string, Inbox<HeldFrame>>();
   for (const id of plan.execute) {
-    for (const port of pipeline.inputs.get(id)?.keys() ?? []) inboxes.set(portKey(id, port), new Inbox());
+    for (const port of pipeline.inputs.get(id)?.keys() ?? []) {
+      const key = portKey(id, port);
+      // a frame a dropping queue lets go of is no longer held by this consumer
+      inboxes.set(key, new Inbox<HeldFrame>(keptFrames(pipeline.queues.get(key)), (dropped) => dropped.ring.release(dropped.slot)));
+    }
   }
   const targetsOf = (node: string, port: string) =>
     (pipeline.consumers.get(portKey(node, port)) ?? []).filter((c) => executing.has(c.node)).map((c) => inboxes.get(portKey(c.node, c.port))!);
@@ -333,6 +340,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         }
       }
       report.medianMs = median(durations);
+      const dropping = wired.filter((port) => keptFrames(pipeline.queues.get(portKey(id, port))) !== undefined);
+      if (dropping.length) report.dropped = Object.fromEntries(dropping.map((port) => [port, inboxes.get(portKey(id, port))!.dropped]));
       cache.finish(id, frame, !cut);
       ctx.onState(id, 'done', frame);
     } catch (error) {

@@ -18,6 +18,7 @@ import { ResultCache } from './cache.js';
 import { executeRun, type FrameEvent, type NodeState, type RunReport } from './run.js';
 import { createSessionDir, removeSessionDir, shmRoot, sweepStaleSessionDirs } from './session-dir.js';
 import { readPathIdentities } from './file-identity.js';
+import { ringCapacity } from './queues.js';
 import { freeBytesOf, SlotPool } from './slots.js';
 import { ControlServer, startWorker, stopWorker, type Worker } from './workers.js';
 
@@ -127,7 +128,7 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
-    this.pool = new SlotPool(paths.dir, options.ringSize, { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
+    this.pool = new SlotPool(paths.dir, (node, port) => ringCapacity(pipeline, node, port, options.ringSize), { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
     this.cache = new ResultCache(options.cacheBytes);
     this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes, request.slot));
   }

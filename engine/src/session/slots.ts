@@ -230,7 +230,8 @@ export class SlotPool {
 
   constructor(
     private readonly dir: string,
-    private readonly capacity: number,
+    /** slots a port's ring may have in flight */
+    private readonly capacity: (node: string, port: string) => number,
     private readonly limits: SizeLimits,
     private readonly onDelete: (slot: string) => void,
     private readonly owner?: { uid: number; gid: number },
@@ -251,7 +252,7 @@ export class SlotPool {
     let ring = this.rings.get(key);
     if (!ring) {
       this.nodeFolder(node);
-      ring = new PortRing(this.dir, node, port, this.capacity, this.limits, this.onDelete, this.owner);
+      ring = new PortRing(this.dir, node, port, this.capacity(node, port), this.limits, this.onDelete, this.owner);
       this.rings.set(key, ring);
     }
     return ring;

@@ -21,9 +21,16 @@ export interface PipelineNode {
   position?: { x: number; y: number };
 }
 
+/** How frames on an edge wait for their consumer (see session/queues.ts). */
+export interface EdgeQueue {
+  policy: 'block' | 'drop-oldest' | 'latest';
+  size?: number;
+}
+
 export interface PipelineEdge {
   from: Endpoint;
   to: Endpoint;
+  queue?: EdgeQueue;
 }
 
 export interface PipelineDocument {
@@ -46,6 +53,8 @@ export interface ResolvedPipeline {
   inputs: ReadonlyMap<string, ReadonlyMap<string, Endpoint>>;
   /** "node.port" of an output → the inputs it feeds */
   consumers: ReadonlyMap<string, readonly Endpoint[]>;
+  /** "node.port" of an input → its edge's queue, where the document sets one */
+  queues: ReadonlyMap<string, EdgeQueue>;
   /** "node.port" → resolved port type (outputs with sameAs take their input's type) */
   types: ReadonlyMap<string, PortType>;
 }
@@ -170,6 +179,7 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
 
   const inputs = new Map<string, Map<string, Endpoint>>();
   const consumers = new Map<string, Endpoint[]>();
+  const queues = new Map<string, EdgeQueue>();
   const wiredAt = new Map<string, number>();
   const attempted = new Set<string>();
   const goodEdges: PipelineEdge[] = [];
@@ -204,6 +214,10 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
     const source = portKey(edge.from.node, edge.from.port);
     if (!consumers.has(source)) consumers.set(source, []);
     consumers.get(source)!.push(edge.to);
+    if (edge.queue?.policy === 'latest' && edge.queue.size !== undefined && edge.queue.size !== 1) {
+      problems.push({ pointer: pointer('edges', i, 'queue', 'size'), message: '"latest" keeps only the newest frame: leave size out (or use "drop-oldest" to keep more)' });
+    }
+    if (edge.queue) queues.set(target, edge.queue);
   });
 
   const { order, cyclic } = topologicalOrder([...index.keys()], goodEdges);
@@ -249,5 +263,5 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
   }
 
   if (problems.length) return { problems };
-  return { problems, pipeline: { document, specs, order, inputs, consumers, types } };
+  return { problems, pipeline: { document, specs, order, inputs, consumers, queues, types } };
 }
