@@ -18,6 +18,7 @@ export { createRuntime, RUNTIMES, type RuntimeName } from './runtime/index.js';
 export { EnvironmentError } from './runtime/runtime.js';
 export type { Runtime, OperatorInfo, OperatorCatalog, OperatorProcess, StartRequest, SessionPaths, ExitInfo } from './runtime/runtime.js';
 export { sweepStaleSessionDirs } from './session/session-dir.js';
+export type { LagSnapshot, NodeLag, LagAlerts } from './session/lag.js';
 
 export interface ValidateOptions extends RuntimeOptions {
   runtime?: RuntimeName | Runtime;

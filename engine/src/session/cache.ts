@@ -9,6 +9,8 @@ export interface HeldFrame {
   slot: Slot;
   ring: PortRing;
   ref: SlotRef;
+  /** when the source frame it derives from was acquired (performance.now() of this process) */
+  acquiredAt: number;
 }
 
 export interface CacheEntry {

@@ -12,6 +12,7 @@ import { RunError } from './errors.js';
 import { timeout, whenAborted } from './waits.js';
 import { Inbox } from './inbox.js';
 import { keptFrames } from './queues.js';
+import { LagTracker } from './lag.js';
 import type { Slot, SlotPool } from './slots.js';
 import type { Worker } from './workers.js';
 
@@ -36,6 +37,8 @@ export interface RunReport {
   notes: string[];
   /** times the run started over because params changed while it was going (see Session.setParams) */
   restarts: number;
+  /** the most the run fell behind its acquisition (sampled every second and at its end), and the alerts raised */
+  lag?: { peakBehindFrames: number; peakBehindSeconds: number; alerts: string[] };
 }
 
 export type NodeState = 'waiting' | 'running' | 'done' | 'cached' | 'failed' | 'cancelled';
@@ -73,6 +76,8 @@ export interface RunContext {
   cancelGraceMs: number;
   /** after a failure or cancellation the run rejects at once; the cleanup that must finish before the next run is handed over here */
   onCleanup(done: Promise<void>): void;
+  /** the run's lag tracker, handed over when the run starts (the session samples it while the run goes) */
+  onLag?(tracker: LagTracker): void;
 }
 
 
@@ -102,16 +107,33 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   setMaxListeners(0, signal, ctx.signal, ...(ctx.cancel ? [ctx.cancel] : []));
 
   const executing = new Set(plan.execute);
+  const consumersOf = (node: string, port: string) => (pipeline.consumers.get(portKey(node, port)) ?? []).filter((c) => executing.has(c.node));
+  const terminal = new Set(plan.execute.filter((id) => Object.keys(pipeline.specs.get(id)!.outputs).every((port) => consumersOf(id, port).length === 0)));
+  const lag = new LagTracker(new Map(plan.execute.map((id) => [id, [...(pipeline.inputs.get(id)?.keys() ?? [])]])), terminal);
+  ctx.onLag?.(lag);
   const inboxes = new Map<string, Inbox<HeldFrame>>();
   for (const id of plan.execute) {
     for (const port of pipeline.inputs.get(id)?.keys() ?? []) {
       const key = portKey(id, port);
       // a frame a dropping queue lets go of is no longer held by this consumer
-      inboxes.set(key, new Inbox<HeldFrame>(keptFrames(pipeline.queues.get(key)), (dropped) => dropped.ring.release(dropped.slot)));
+      const onDrop = (dropped: HeldFrame) => {
+        lag.dropped(id, port);
+        dropped.ring.release(dropped.slot);
+      };
+      inboxes.set(key, new Inbox<HeldFrame>(keptFrames(pipeline.queues.get(key)), onDrop));
     }
   }
-  const targetsOf = (node: string, port: string) =>
-    (pipeline.consumers.get(portKey(node, port)) ?? []).filter((c) => executing.has(c.node)).map((c) => inboxes.get(portKey(c.node, c.port))!);
+  /** Hand a frame to the executing consumers of an output port (each holds the slot until done with it). */
+  const deliver = (node: string, port: string, held: HeldFrame, hold: boolean) => {
+    for (const consumer of consumersOf(node, port)) {
+      if (hold) held.ring.hold(held.slot);
+      lag.arrived(consumer.node, consumer.port, held.acquiredAt);
+      inboxes.get(portKey(consumer.node, consumer.port))!.push(held);
+    }
+  };
+  const closeConsumers = (node: string, port: string) => {
+    for (const consumer of consumersOf(node, port)) inboxes.get(portKey(consumer.node, consumer.port))!.close();
+  };
 
   const nodes = Object.create(null) as Record<string, NodeReport>;
   for (const id of pipeline.order) {
@@ -123,15 +145,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   function replay(id: string): void {
     cache.touch(id);
     const entry = cache.get(id)!;
+    const now = performance.now();
     for (const [port, frames] of entry.frames) {
-      const targets = targetsOf(id, port);
-      for (const frame of frames) {
-        for (const target of targets) {
-          frame.ring.hold(frame.slot);
-          target.push(frame);
-        }
-      }
-      for (const target of targets) target.close();
+      // replayed frames count as acquired now: the run's lag is about this run's work
+      for (const frame of frames) deliver(id, port, { ...frame, acquiredAt: now }, true);
+      closeConsumers(id, port);
     }
   }
 
@@ -199,7 +217,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     const params = plan.params.get(id)!;
     const wired = [...(pipeline.inputs.get(id)?.keys() ?? [])];
     const outputPorts = Object.keys(worker.info.spec.outputs);
-    const targets = new Map(outputPorts.map((p) => [p, targetsOf(id, p)]));
+    const consumerCount = new Map(outputPorts.map((p) => [p, consumersOf(id, p).length]));
+    /** when the input frames of the call in progress were acquired (the earliest); a source's frames are acquired as they are emitted */
+    let acquiredAt: number | undefined;
     const resultPorts = new Set(outputPorts.filter((p) => !pipeline.consumers.get(portKey(id, p))?.length));
     const report = nodes[id];
     const durations: number[] = [];
@@ -221,7 +241,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           continue;
         }
         // the engine holds the slot itself until it is done with it below
-        ring.settle(slot, targets.get(port)!.length + 1);
+        ring.settle(slot, consumerCount.get(port)! + 1);
         try {
           if (ref.slot === slot.name && Number.isSafeInteger(ref.size)) {
             try {
@@ -243,9 +263,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           // every frame: an operator not using the SDK could change type in the middle of a stream
           const mismatch = frameMismatch(decode(), pipeline.types.get(portKey(id, port))!);
           if (mismatch) throw malformed(port, mismatch);
-          const held: HeldFrame = { slot, ring, ref };
+          const held: HeldFrame = { slot, ring, ref, acquiredAt: acquiredAt ?? performance.now() };
           cache.keep(id, port, held);
-          for (const target of targets.get(port)!) target.push(held);
+          deliver(id, port, held, false);
           if (resultPorts.has(port) && ctx.onFrame) await ctx.onFrame({ run: ctx.run, node: id, port, index: frame, frame: decode() });
         } finally {
           ring.release(slot);
@@ -273,6 +293,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       report.ms += durations[durations.length - 1];
       const produced = Object.keys(result.outputs).length > 0;
       await publish(result, granted, grants);
+      if (produced && wired.length === 0) lag.emitted(id, performance.now());
       if (produced || method === METHODS.process) {
         frame++;
         report.frames = frame;
@@ -326,7 +347,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
             }
           }
           if (stop || fresh === 0) break;
+          const taken = wired.filter((p) => current.has(p) && !current.get(p)!.pinned);
+          lag.started(id, taken, performance.now());
+          acquiredAt = Math.min(...wired.filter((p) => current.has(p)).map((p) => current.get(p)!.held.acquiredAt));
           await processAll(Object.fromEntries(wired.filter((p) => current.has(p)).map((p) => [p, current.get(p)!.held.ref])));
+          lag.processed(id, performance.now());
           for (const [port, entry] of current) {
             if (entry.pinned || ended.has(port)) continue;
             if (wired.length > 1 && inboxes.get(portKey(id, port))!.received === 1) {
@@ -350,7 +375,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       throw error;
     } finally {
       for (const port of [...current.keys()]) letGo(port);
-      for (const target of targets.values()) for (const inbox of target) inbox.close();
+      for (const port of outputPorts) closeConsumers(id, port);
     }
   }
 

@@ -18,6 +18,7 @@ import { ResultCache } from './cache.js';
 import { executeRun, type FrameEvent, type NodeState, type RunReport } from './run.js';
 import { createSessionDir, removeSessionDir, shmRoot, sweepStaleSessionDirs } from './session-dir.js';
 import { readPathIdentities } from './file-identity.js';
+import { lagAlerts, type LagSnapshot, type LagTracker } from './lag.js';
 import { ringCapacity } from './queues.js';
 import { freeBytesOf, SlotPool } from './slots.js';
 import { ControlServer, startWorker, stopWorker, type Worker } from './workers.js';
@@ -72,9 +73,15 @@ export interface RunOptions {
 export interface SessionEvents {
   node: [{ node: string; state: NodeState; frames: number }];
   log: [{ node: string; stream: 'stdout' | 'stderr'; line: string }];
+  /** every second while a run goes: how far it is behind its acquisition */
+  lag: [LagSnapshot];
+  /** a threshold of the pipeline's `alerts` crossed upwards */
+  alert: [{ message: string }];
 }
 
 const open = new Set<Session>();
+/** How often the run in progress is sampled for its lag (`lag` events, peaks, alerts). */
+const LAG_INTERVAL_MS = 1000;
 let exitHookInstalled = false;
 
 /** Last resort when the process exits without closing its sessions: no operator or /dev/shm file survives it. */
@@ -116,6 +123,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** nodes whose operator must be started again before the next run (e.g. its container needs other mounts) */
   private readonly stale = new Set<string>();
   private closed?: Promise<void>;
+  /** the lag tracker of the run in progress */
+  private tracker?: LagTracker;
 
   private constructor(
     readonly paths: SessionPaths,
@@ -280,12 +289,52 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** How far the run in progress is behind its acquisition (undefined between runs). */
+  lag(): LagSnapshot | undefined {
+    return this.tracker?.snapshot(performance.now());
+  }
+
+  /**
+   * Sample the run's lag every `LAG_INTERVAL_MS` while it goes: `lag` events, peaks for the report, and an
+   * `alert` event (and log line) each time a threshold of the pipeline's `alerts` is crossed upwards.
+   */
+  private async withLagSampling(run: (onLag: (tracker: LagTracker) => void) => Promise<RunReport>): Promise<RunReport> {
+    const peak = { behindFrames: 0, behindSeconds: 0 };
+    const raised: string[] = [];
+    let alerting = new Set<string>();
+    const sample = () => {
+      const snapshot = this.lag();
+      if (!snapshot) return;
+      peak.behindFrames = Math.max(peak.behindFrames, snapshot.behindFrames);
+      peak.behindSeconds = Math.max(peak.behindSeconds, snapshot.behindSeconds);
+      this.emit('lag', snapshot);
+      const lines = lagAlerts(snapshot, this.pipeline.document.alerts);
+      const kinds = new Set(lines.map((line) => line.split(' ')[0]));
+      for (const line of lines) {
+        if (alerting.has(line.split(' ')[0])) continue;
+        raised.push(line);
+        this.emit('alert', { message: line });
+      }
+      alerting = kinds;
+    };
+    const timer = setInterval(sample, LAG_INTERVAL_MS);
+    try {
+      const report = await run((tracker) => (this.tracker = tracker));
+      sample();
+      return { ...report, lag: { peakBehindFrames: peak.behindFrames, peakBehindSeconds: peak.behindSeconds, alerts: raised } };
+    } finally {
+      clearInterval(timer);
+      this.tracker = undefined;
+    }
+  }
+
   private async execute(options: RunOptions, cancel: AbortSignal): Promise<RunReport> {
     await this.restartWorkers();
     const identities = new Map([...this.operators].map(([node, info]) => [node, info.identity]));
     const files = new Map(this.pipeline.document.nodes.map((n) => [n.id, readPathIdentities(this.operators.get(n.id)!.spec, n.params)]));
     const plan = planRun({ pipeline: this.pipeline, identities, frames: options.frames, cached: this.cache.completeKeys(), files });
-    return executeRun({
+    return this.withLagSampling((onLag) => executeRun({
+      onLag,
       run: ++this.runs,
       pipeline: this.pipeline,
       plan,
@@ -301,7 +350,7 @@ export class Session extends EventEmitter<SessionEvents> {
       cancel,
       cancelGraceMs: this.options.cancelGraceMs,
       onCleanup: (done) => (this.cleanup = done),
-    });
+    }));
   }
 
   /** The current params of a node (defaults filled in). */

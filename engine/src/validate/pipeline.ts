@@ -41,6 +41,8 @@ export interface PipelineDocument {
   operators?: string[];
   nodes: PipelineNode[];
   edges: PipelineEdge[];
+  /** streaming alerts: logged and shown when processing falls further behind acquisition */
+  alerts?: { lagSeconds?: number; lagFrames?: number };
 }
 
 /** A valid pipeline with everything the scheduler needs precomputed. */
