@@ -1,11 +1,26 @@
-// Listing a folder's matching files with their size and modification time, and deciding which files have
-// stopped changing: a file still being written (copied from the microscope, say) must not be read half-way.
+// Listing a folder's matching files with their size, modification time and inode: the stamps by which a watch
+// (watch.ts) tells that a file has stopped changing.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface FileStamp {
   size: number;
   mtimeMs: number;
+  /** a file replaced by another of the same size and time is another file */
+  ino?: number;
+}
+
+export const sameStamp = (a: FileStamp, b: FileStamp) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+
+/** The stamp of a regular file (or a link to one); undefined when it is gone or no longer a file. */
+export async function stampOf(path: string): Promise<FileStamp | undefined> {
+  try {
+    const stats = await stat(path);
+    return stats.isFile() ? { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 /** File name → stamp, for the regular files (or links to them) whose names match. */
@@ -27,13 +42,9 @@ export async function listMatchingFiles(folder: string, isMatch: (name: string) 
   const listing: Listing = new Map();
   for (const entry of await readdir(folder, { withFileTypes: true })) {
     if (entry.isDirectory() || !isMatch(entry.name)) continue;
-    try {
-      const stats = await stat(join(folder, entry.name));
-      if (stats.isFile()) listing.set(entry.name, { size: stats.size, mtimeMs: stats.mtimeMs });
-    } catch (error) {
-      // removed between readdir and stat: it is simply no longer there
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    // removed between readdir and stat: it is simply no longer there
+    const stamp = await stampOf(join(folder, entry.name));
+    if (stamp) listing.set(entry.name, stamp);
   }
   return listing;
 }
@@ -41,16 +52,4 @@ export async function listMatchingFiles(folder: string, isMatch: (name: string) 
 /** Names in code-unit order, so zero-padded numbering (mic-0001, mic-0002, …) comes out in acquisition order. */
 export function byName(names: Iterable<string>): string[] {
   return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
- * The files of `current` not emitted yet whose size and mtime equal those of the `previous` check: unchanged for two
- * consecutive checks, so presumably complete. Sorted by name.
- */
-export function settledFiles(previous: Listing, current: Listing, emitted: ReadonlySet<string>): string[] {
-  const settled = [...current].filter(([name, now]) => {
-    const before = previous.get(name);
-    return !emitted.has(name) && before !== undefined && before.size === now.size && before.mtimeMs === now.mtimeMs;
-  });
-  return byName(settled.map(([name]) => name));
 }

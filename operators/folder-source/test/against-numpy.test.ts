@@ -30,7 +30,7 @@ for (const [name, from] of files) copyFileSync(from, join(folder, name));
 describe('folder-source against NumPy', () => {
   it('emits every file’s images in name order, each as NumPy reads it, with the file’s pixel size', async () => {
     const images: NDArray[] = [];
-    for await (const { image } of new FolderSource().process({}, { folder, pattern: '*', watch: false, interval: 500 }, localContext('files'))) images.push(image);
+    for await (const { image } of new FolderSource().process({}, { folder, pattern: '*', watch: false, interval: 500, stableTime: 0, idleTimeout: 0 }, localContext('files'))) images.push(image);
 
     const numpy = readWithNumpy(...files.map(([name]) => join(folder, name)));
     // NumPy's reader gives MRC and TIFF files as [sections or pages, height, width] and .npy files as they are

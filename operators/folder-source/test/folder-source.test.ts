@@ -8,14 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeMrc } from '@emflow/formats';
 import { localContext, NDArray, npyHeader, type DType, type FrameMeta } from '@emflow/sdk';
 import { fileImages } from '../src/file-images.js';
-import { byName, settledFiles, type Listing } from '../src/folder-listing.js';
+import { byName } from '../src/folder-listing.js';
 import { FolderSource } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-folder-source-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const allocate = (dtype: DType, shape: readonly number[], meta: FrameMeta) => NDArray.zeros(dtype, shape, meta);
 const ctx = localContext('files');
-const defaults = { pattern: '*', watch: false, interval: 500 };
+const defaults = { pattern: '*', watch: false, interval: 500, stableTime: 0, idleTimeout: 0 };
 
 const npyBytes = (array: NDArray) => Buffer.concat([npyHeader(array), new Uint8Array(array.data.buffer)]);
 const image = new NDArray(Float32Array.from({ length: 6 }, (_, i) => i + 0.25), [2, 3]);
@@ -34,20 +34,8 @@ async function collect(iterable: AsyncIterable<{ image: NDArray }>): Promise<NDA
   return images;
 }
 
-const stamps = (entries: Record<string, [number, number]>): Listing => new Map(Object.entries(entries).map(([name, [size, mtimeMs]]) => [name, { size, mtimeMs }]));
-
-describe('settledFiles', () => {
-  it('settles files unchanged since the previous check, not yet emitted, by name', () => {
-    const previous = stamps({ 'c.mrc': [10, 1], 'a.mrc': [10, 1], 'growing.mrc': [5, 1], 'touched.mrc': [10, 1], 'done.mrc': [10, 1] });
-    const current = stamps({ 'c.mrc': [10, 1], 'a.mrc': [10, 1], 'growing.mrc': [9, 2], 'touched.mrc': [10, 3], 'done.mrc': [10, 1], 'new.mrc': [10, 1] });
-    expect(settledFiles(previous, current, new Set(['done.mrc']))).toEqual(['a.mrc', 'c.mrc']);
-  });
-
-  it('settles nothing at the first check', () => {
-    expect(settledFiles(new Map(), stamps({ 'a.mrc': [1, 1] }), new Set())).toEqual([]);
-  });
-
-  it('byName sorts by code units, so zero-padded numbers come in order', () => {
+describe('byName', () => {
+  it('sorts by code units, so zero-padded numbers come in order', () => {
     expect(byName(['mic-010.mrc', 'mic-002.mrc', 'Mic-999.mrc', 'mic-001.mrc'])).toEqual(['Mic-999.mrc', 'mic-001.mrc', 'mic-002.mrc', 'mic-010.mrc']);
   });
 });
