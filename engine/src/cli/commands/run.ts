@@ -62,7 +62,8 @@ function summary(report: RunReport, order: readonly string[], operators: Map<str
   const rows = Object.entries(nodeReports(report, order)).map(([id, n]) => [id, operators.get(id)!, String(n.frames), n.cached ? 'cached' : `${n.ms.toFixed(1)} ms`]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['node', 'operator', 'frames', 'time'][i].length));
   const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [line(['node', 'operator', 'frames', 'time']), ...rows.map(line), `run ${report.run} finished in ${report.wallMs.toFixed(0)} ms${written ? `, ${written} output files written` : ''}`].join('\n');
+  const lag = report.lag && report.lag.peakBehindFrames > 0 ? [`at most ${report.lag.peakBehindFrames} frames (${report.lag.peakBehindSeconds.toFixed(1)} s) behind acquisition`] : [];
+  return [line(['node', 'operator', 'frames', 'time']), ...rows.map(line), ...lag, `run ${report.run} finished in ${report.wallMs.toFixed(0)} ms${written ? `, ${written} output files written` : ''}`].join('\n');
 }
 
 export function runCommand(program: Command): void {
@@ -124,6 +125,8 @@ export function runCommand(program: Command): void {
         flags.progress === 'plain' ? 'plain' : flags.progress === 'auto' && !flags.json && process.stderr.isTTY === true,
       ));
       session.on('node', ({ node, state, frames: count }) => progress.update(node, state, count));
+      session.on('lag', (snapshot) => progress.lag(snapshot));
+      session.on('alert', ({ message }) => progress.alert(message));
       const written: string[] = [];
       const out = flags.out ? resolve(flags.out) : undefined;
       try {
