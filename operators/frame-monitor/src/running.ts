@@ -1,0 +1,54 @@
+/** Summaries kept over a stream, updated frame by frame in constant memory. */
+
+/**
+ * Count, mean and M2 = Σ(x − mean)² of everything merged so far. Merging a group of n values with mean m and
+ * M2 is Chan, Golub and LeVeque's pairwise update (1979); a single value (n = 1, M2 = 0) makes it Welford's
+ * update (1962). Neither subtracts large sums of squares, so it stays accurate on values with a large offset.
+ */
+export class RunningMoments {
+  count = 0;
+  mean = 0;
+  m2 = 0;
+
+  merge(count: number, mean: number, m2 = 0): void {
+    if (count <= 0) return;
+    const total = this.count + count;
+    const delta = mean - this.mean;
+    this.mean += (delta * count) / total;
+    this.m2 += m2 + (delta * delta * this.count * count) / total;
+    this.count = total;
+  }
+
+  /** population standard deviation (ddof = 0); NaN before anything is merged */
+  get std(): number {
+    return this.count ? Math.sqrt(this.m2 / this.count) : NaN;
+  }
+
+  get average(): number {
+    return this.count ? this.mean : NaN;
+  }
+}
+
+/**
+ * Frames per second over the last `window` frame intervals: with t_i the time frame i arrived (s) and
+ * k = min(window, i), fps_i = k / (t_i − t_{i−k}). NaN for the first frame, which has no interval yet.
+ */
+export class Throughput {
+  private readonly times: Float64Array;
+  private seen = 0;
+
+  constructor(readonly window: number) {
+    if (!Number.isInteger(window) || window < 1) throw new RangeError(`throughput window ${window}: expected an integer ≥ 1`);
+    this.times = new Float64Array(window + 1);
+  }
+
+  /** Record the arrival of the next frame at `time` (s); returns its fps. */
+  record(time: number): number {
+    const slots = this.times.length;
+    this.times[this.seen % slots] = time;
+    const k = Math.min(this.window, this.seen);
+    const fps = k ? k / (time - this.times[(this.seen - k) % slots]) : NaN;
+    this.seen++;
+    return fps;
+  }
+}
