@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   submit: async () => (await import('./commands/submit.js')).submitCommand,
   jobs: async () => (await import('./commands/jobs.js')).jobsCommand,
   logs: async () => (await import('./commands/logs.js')).logsCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
 };
 const asked = process.argv[2];
 const registers = await Promise.all(Object.hasOwn(COMMANDS, asked) ? [COMMANDS[asked]()] : Object.values(COMMANDS).map((load) => load()));

@@ -10,6 +10,7 @@ import { ValidationError } from '../../validate/problems.js';
 import { EXIT, reportError, UsageError } from '../exit.js';
 import { addOperatorsOption, cliRuntime, namesOperatorDirs, operatorDirsOption, repeatable, runtimeOption } from '../operator-dirs.js';
 import { createProgress, type Progress } from '../progress.js';
+import { Resume } from '../resume.js';
 
 interface RunFlags {
   set: string[];
@@ -17,10 +18,12 @@ interface RunFlags {
   images?: string;
   runtime: string;
   out?: string;
+  report?: string;
   json?: boolean;
   frames?: string;
   timeout?: string;
   progress: string;
+  resume?: boolean;
 }
 
 /** Apply `--set NODE.PARAM=VALUE` (VALUE parsed as JSON when it is JSON, else taken as a string). */
@@ -75,30 +78,39 @@ export function runCommand(program: Command): void {
       .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', repeatable, [])
       .option('--runtime <name>', 'where operators run: process, docker or singularity (apptainer)', 'process'),
   )
-    .option('--out <dir>', 'write every unconsumed output frame: .npy arrays, .arrow tables, .json values')
+    .option('--out <dir>', 'write every unconsumed output frame: .npy arrays, .arrow tables, .json values; and the run record emflow-run.json')
+    .option('--report <file>', 'write a static HTML report of the run, rewritten while it goes (atomically)')
     .option('--json', 'print the run report as one JSON object on stdout')
     .option('--frames <n>', 'stop every source after n frames')
     .option('--timeout <ms>', 'stop an operator that takes longer than this for one frame', '120000')
+    .option('--resume', 'go on where an earlier run into --out DIR stopped: files its sources finished are skipped (journal in DIR/.emflow-resume)')
     .addOption(new Option('--progress <style>', 'per-node progress on stderr: auto (a live display on a terminal, unless --json), plain (one line per node state change), none').choices(['auto', 'plain', 'none']).default('auto'))
     .addHelpText('after', '\nExit status: 0 success, 1 invalid pipeline or failed run, 2 usage error or unreadable file, 130 interrupted.')
     .action(async (file: string, flags: RunFlags) => {
       const frames = positiveInteger('--frames', flags.frames);
       const timeoutMs = positiveInteger('--timeout', flags.timeout);
+      if (flags.resume && !flags.out) throw new UsageError('--resume needs --out DIR: the journal of the files done is kept there');
       const runtimeName = runtimeOption(flags.runtime);
       const operatorDirs = operatorDirsOption(flags.operators, runtimeName);
       const document = await loadPipeline(file);
       applySettings(document, flags.set, file);
       const baseDir = dirname(resolve(file));
       // validated here too, where the document's own operator folders are known; the session checks again
-      const { runtime, problems } = await preparePipeline(document, {
+      const { runtime, problems, catalog, pipeline } = await preparePipeline(document, {
         runtime: namesOperatorDirs(document) ? runtimeName : await cliRuntime(runtimeName, operatorDirs, flags.images),
         operatorDirs,
         baseDir,
       });
       if (problems.length) throw new ValidationError(problems, file);
+      // --resume: sources skip the files an earlier run finished, and journal the ones this run finishes
+      const resume = flags.resume ? new Resume(pipeline!, [document, pipeline!.document], resolve(flags.out!), file) : undefined;
+      for (const line of resume?.describe() ?? []) process.stderr.write(line + '\n');
       // loaded once the document is known to be good: a bad one is reported without loading the data plane
       const { Session } = await import('../../session/session.js');
       const { writeOutputFrame } = await import('../outputs.js');
+      // --out: the run record next to the outputs; --report: the live report (provenance/run-recording.ts)
+      const { startRecording } = await import('../../provenance/run-recording.js');
+      const recording = await startRecording({ pipeline: pipeline!, catalog, baseDir, runtime: runtimeName, file, settings: flags.set, out: flags.out, report: flags.report });
 
       // Ctrl-C at any point stops the operators and removes the session's shared memory before exiting
       const state: { session?: Session; progress?: Progress; interrupted: boolean } = { interrupted: false };
@@ -107,12 +119,14 @@ export function runCommand(program: Command): void {
         state.interrupted = true;
         state.progress?.stop();
         process.stderr.write('\nemflow: interrupted, stopping operators\n');
+        recording?.interrupted();
         void state.session?.close().finally(() => process.exit(EXIT.interrupted));
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
-      const session = (state.session = await Session.open({ pipeline: document as object, baseDir, runtime, timeoutMs, cacheBytes: 0 }).catch((error: unknown) => {
+      const session = (state.session = await Session.open({ pipeline: document as object, baseDir, runtime, timeoutMs, cacheBytes: 0 }).catch(async (error: unknown) => {
         if (state.interrupted) process.exit(EXIT.interrupted);
+        await recording?.finish({ error });
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
       }));
       if (state.interrupted) {
@@ -124,7 +138,11 @@ export function runCommand(program: Command): void {
         session.pipeline.order.map((id) => ({ id, operator: operators.get(id)! })),
         flags.progress === 'plain' ? 'plain' : flags.progress === 'auto' && !flags.json && process.stderr.isTTY === true,
       ));
-      session.on('node', ({ node, state, frames: count }) => progress.update(node, state, count));
+      session.on('node', ({ node, state, frames: count }) => {
+        progress.update(node, state, count);
+        recording?.nodeState(node, state, count);
+        resume?.nodeFrames(node, count);
+      });
       session.on('lag', (snapshot) => progress.lag(snapshot));
       session.on('alert', ({ message }) => progress.alert(message));
       const written: string[] = [];
@@ -132,9 +150,18 @@ export function runCommand(program: Command): void {
       try {
         const report = await session.run({
           frames,
-          onFrame: out ? (event) => void written.push(writeOutputFrame(out, event)) : undefined,
+          onFrame:
+            out || recording
+              ? (raw) => {
+                  const event = resume ? resume.shifted(raw) : raw;
+                  const path = out ? writeOutputFrame(out, event) : undefined;
+                  if (path) written.push(path);
+                  recording?.frame(event, path);
+                }
+              : undefined,
         });
         progress.stop();
+        await recording?.finish({ report });
         if (flags.json) {
           const nodes = nodeReports(report, session.pipeline.order);
           process.stdout.write(JSON.stringify({ ok: true, pipeline: file, runtime: flags.runtime, ...report, nodes, outputs: written }) + '\n');
@@ -144,6 +171,7 @@ export function runCommand(program: Command): void {
       } catch (error) {
         progress.stop();
         if (state.interrupted) return; // the interrupt handler reports and exits
+        await recording?.finish({ error });
         if (flags.json) {
           const failure = error instanceof RunError ? error.failure : { detail: (error as Error).message };
           process.stdout.write(JSON.stringify({ ok: false, pipeline: file, runtime: flags.runtime, error: { message: (error as Error).message, ...failure }, outputs: written }) + '\n');
