@@ -1,8 +1,12 @@
-/** The state of one monitored stream (one run) and the rows it produces, one per frame. */
-import { tableFromArrays, type Table } from 'apache-arrow';
-import { DriftTracker, driftBoxSize } from './drift.js';
+/**
+ * frame-monitor: per frame of a stream, a row of the frame's figures (statistics, sharpness, drift against frame 0)
+ * and of the stream so far (running statistics, throughput). StreamMonitor is the state of one stream (one run).
+ */
+import { operator, type NDArray, type ProcessContext } from '@emflow/sdk';
+import { DRIFT_BOXES, DriftTracker, driftBoxSize } from './drift.js';
 import { intensity, laplacianVariance } from './figures.js';
-import { RunningMoments, Throughput } from './running.js';
+import { emitRow, HISTORY_PARAMS, Rows } from './rows.js';
+import { Arrivals, RunningMoments, wallClock, WINDOW_PARAM } from './running.js';
 
 /** The columns of a row, in order; `frame` and `count` are int32, the others float64 (NaN: no value). */
 export const COLUMNS = [
@@ -25,7 +29,8 @@ export const COLUMNS = [
 ] as const;
 export type Column = (typeof COLUMNS)[number];
 export type Row = Record<Column, number>;
-const INTEGER_COLUMNS: ReadonlySet<Column> = new Set(['frame', 'count']);
+/** frame and count are int32 columns, the others float64 */
+const newRows = () => new Rows<Column>(COLUMNS, new Set<Column>(['frame', 'count']));
 
 export interface MonitorOptions {
   /** frame intervals the throughput is measured over */
@@ -37,15 +42,13 @@ export interface MonitorOptions {
 export class StreamMonitor {
   private readonly means = new RunningMoments();
   private readonly pixels = new RunningMoments();
-  private readonly throughput: Throughput;
-  private start = NaN;
-  private count = 0;
+  private readonly arrivals: Arrivals;
   private drift: DriftTracker | undefined;
   /** said once per stream: why drift is NaN */
   readonly notes: string[] = [];
 
   constructor(private readonly options: MonitorOptions) {
-    this.throughput = new Throughput(options.window);
+    this.arrivals = new Arrivals(options.window);
   }
 
   /**
@@ -54,9 +57,7 @@ export class StreamMonitor {
    * ones (meanOfMeans … pooledStd), which would otherwise stay NaN for the rest of the stream.
    */
   observe(values: ArrayLike<number>, shape: readonly number[], frame: number, time: number): Row {
-    if (this.count === 0) this.start = time;
-    this.count++;
-    const fps = this.throughput.record(time);
+    const arrival = this.arrivals.record(time);
     const figures = intensity(values);
     if (Number.isFinite(figures.mean) && Number.isFinite(figures.squaredDeviations)) {
       this.means.merge(1, figures.mean);
@@ -65,10 +66,7 @@ export class StreamMonitor {
     const image = shape.length === 2 ? { height: shape[0], width: shape[1] } : undefined;
     return {
       frame,
-      count: this.count,
-      time,
-      elapsed: time - this.start,
-      fps,
+      ...arrival,
       mean: figures.mean,
       std: figures.std,
       min: figures.min,
@@ -78,13 +76,13 @@ export class StreamMonitor {
       pooledMean: this.pixels.average,
       pooledStd: this.pixels.std,
       sharpness: image ? laplacianVariance(values, image.height, image.width) : NaN,
-      ...this.driftOf(values, shape),
+      ...this.driftOf(values, shape, arrival.count === 1),
     };
   }
 
-  private driftOf(values: ArrayLike<number>, shape: readonly number[]): { driftY: number; driftX: number } {
+  private driftOf(values: ArrayLike<number>, shape: readonly number[], first: boolean): { driftY: number; driftX: number } {
     const none = { driftY: NaN, driftX: NaN };
-    if (this.count === 1) {
+    if (first) {
       const box = shape.length === 2 ? driftBoxSize(shape[0], shape[1], this.options.driftBox) : 0;
       if (box) this.drift = new DriftTracker(values, shape[0], shape[1], box);
       else if (this.options.driftBox > 0) this.note(`no drift: the first frame is [${shape.join(', ')}], not an image of at least 4×4 pixels`);
@@ -104,30 +102,66 @@ export class StreamMonitor {
   }
 }
 
-/** The rows of a stream so far, column by column. */
-export class History {
-  private readonly columns = new Map<Column, number[]>(COLUMNS.map((c) => [c, []]));
-
-  get length(): number {
-    return this.columns.get('frame')!.length;
-  }
-
-  push(row: Row): void {
-    for (const column of COLUMNS) this.columns.get(column)!.push(row[column]);
-  }
-
-  /** The last `keep` rows (0: all) as a table with the columns of `rowTable`. */
-  table(keep = 0): Table {
-    const from = keep > 0 ? Math.max(0, this.length - keep) : 0;
-    return columnsTable((column) => this.columns.get(column)!.slice(from));
-  }
+export interface FrameMonitorParams {
+  window: number;
+  every: number;
+  keep: number;
+  driftBox: number;
 }
 
-/** One row as a one-row table. */
-export const rowTable = (row: Row): Table => columnsTable((column) => [row[column]]);
+@operator({
+  name: 'frame-monitor',
+  version: '1.0.0',
+  description:
+    'Streaming monitor (as Scipion\'s): one row of figures per frame of a stream and running summaries of the stream so far. ' +
+    'Columns: frame (index in the stream), count (frames seen in this run), time (arrival, s since the Unix epoch), elapsed (s since frame 0), ' +
+    'fps (frames per second over the last `window` frame intervals: k / (t_i − t_{i−k}), k = min(window, i)), ' +
+    'mean, std (population), min, max of the frame (float64; NaN if it has a NaN), ' +
+    'meanOfMeans and stdOfMeans (Welford: mean and population std of the per-frame means so far), ' +
+    'pooledMean and pooledStd (Chan et al.: mean and population std of every element of every frame so far; frames with a NaN are left out of these four), ' +
+    'sharpness (2-D frames: variance of the 4-neighbour Laplacian over interior pixels, scipy.ndimage.laplace(x)[1:-1, 1:-1].var()), ' +
+    'driftY, driftX (2-D frames: displacement from frame 0 in px, frame ≈ scipy.ndimage.shift(frame0, (driftY, driftX)), from the FFT ' +
+    'cross-correlation peak of a centred driftBox box with parabolic sub-pixel refinement; use drift-estimate for precise registration). ' +
+    'NaN where a figure has no value. The state starts afresh at frame 0 of every run; run the node as one process (not as replicas).',
+  inputs: { image: { type: 'ndarray', description: 'the stream: arrays of any shape and dtype (sharpness and drift need 2-D images)' } },
+  outputs: {
+    row: { type: 'table', description: 'one row per frame: the figures of this frame and of the stream so far (frame, count int32; the rest float64)' },
+    history: {
+      type: 'table',
+      description: 'every row so far (the last `keep`), the same columns: the table to plot; emitted on frames 0, every, 2·every, …',
+    },
+  },
+  params: {
+    window: WINDOW_PARAM,
+    ...HISTORY_PARAMS,
+    driftBox: {
+      type: 'integer',
+      enum: [...DRIFT_BOXES],
+      default: 512,
+      units: 'px',
+      description: 'edge of the centred square box cross-correlated with frame 0 for drift (the largest power of two that fits if the frame is smaller); 0: no drift',
+    },
+  },
+  display: { category: 'measure' },
+})
+export class FrameMonitor {
+  private monitor: StreamMonitor | undefined;
+  private rows = newRows();
+  private told = 0;
 
-function columnsTable(values: (column: Column) => number[]): Table {
-  return tableFromArrays(
-    Object.fromEntries(COLUMNS.map((name) => [name, INTEGER_COLUMNS.has(name) ? Int32Array.from(values(name)) : Float64Array.from(values(name))])),
-  );
+  /** `clock`: seconds since the Unix epoch (tests pass their own). */
+  constructor(private readonly clock: () => number = wallClock) {}
+
+  process({ image }: { image: NDArray }, params: FrameMonitorParams, ctx: ProcessContext) {
+    // warm state is one run's: frame 0 starts a new stream (PROTOCOL.md §8.6)
+    if (ctx.frame === 0 || !this.monitor) {
+      this.monitor = new StreamMonitor({ window: params.window, driftBox: params.driftBox });
+      this.rows = newRows();
+      this.told = 0;
+    }
+    const row = this.monitor.observe(image.values(), image.shape, ctx.frame, this.clock());
+    for (const note of this.monitor.notes.slice(this.told)) console.warn(`frame-monitor: ${note}`);
+    this.told = this.monitor.notes.length;
+    return emitRow(this.rows, row, ctx.frame, params);
+  }
 }

@@ -52,3 +52,33 @@ export class Throughput {
     return fps;
   }
 }
+
+/** When the frames of a stream arrived: the count so far, the time since the first one and the throughput. */
+export class Arrivals {
+  private readonly throughput: Throughput;
+  private start = NaN;
+  private count = 0;
+
+  constructor(window: number) {
+    this.throughput = new Throughput(window);
+  }
+
+  /** The next frame arrived at `time` (s since the Unix epoch). */
+  record(time: number): { count: number; time: number; elapsed: number; fps: number } {
+    if (this.count === 0) this.start = time;
+    return { count: ++this.count, time, elapsed: time - this.start, fps: this.throughput.record(time) };
+  }
+}
+
+/** Wall-clock time in seconds since the Unix epoch, to the microsecond, never going back within a process. */
+export const wallClock = () => (performance.timeOrigin + performance.now()) / 1000;
+
+/** The throughput window param, shared by the monitors' specs. */
+export const WINDOW_PARAM = {
+  type: 'integer',
+  minimum: 1,
+  maximum: 100000,
+  default: 10,
+  units: 'frames',
+  description: 'frame intervals the throughput (fps) is measured over',
+} as const;

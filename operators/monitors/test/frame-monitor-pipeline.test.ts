@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { TableFrame } from '@emflow/sdk';
 import { pipeline, pythonJson } from '../../../test/helpers.js';
 import { sessionOpener } from '../../../test/sessions.js';
-import { COLUMNS } from '../src/monitor.js';
+import { COLUMNS } from '../src/index.js';
 
 const open = sessionOpener();
 const folder = fileURLToPath(new URL('../../../data/micrographs/', import.meta.url));

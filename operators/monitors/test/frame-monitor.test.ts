@@ -9,8 +9,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeNpy, localContext, NDArray } from '@emflow/sdk';
 import { synthesize } from '../../synthetic/src/patterns.js';
 import { pythonJson, saveNpy } from '../../../test/helpers.js';
-import { FrameMonitor, type FrameMonitorParams } from '../src/index.js';
-import { COLUMNS, type Row } from '../src/monitor.js';
+import { COLUMNS, FrameMonitor, type FrameMonitorParams, type Row } from '../src/index.js';
 import { RunningMoments, Throughput } from '../src/running.js';
 
 const script = fileURLToPath(new URL('./fixtures/monitor_reference.py', import.meta.url));
