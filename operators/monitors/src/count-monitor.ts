@@ -37,7 +37,7 @@ export interface CountMonitorParams {
   },
   outputs: {
     row: { type: 'table', description: 'one row per frame: the counts and throughput so far (frame, count, alert int32; the rest float64)' },
-    history: { type: 'table', description: 'every row so far (the last `keep`), the same columns: the table to plot; emitted on frames 0, every, 2·every, …' },
+    history: { type: 'table', description: 'every row so far (the last `keep`), the same columns, for a live plot-view or table-view; emitted on frames 0, every, 2·every, … (every = 0, the default: never)' },
   },
   params: {
     window: WINDOW_PARAM,

@@ -128,7 +128,7 @@ export interface FrameMonitorParams {
     row: { type: 'table', description: 'one row per frame: the figures of this frame and of the stream so far (frame, count int32; the rest float64)' },
     history: {
       type: 'table',
-      description: 'every row so far (the last `keep`), the same columns: the table to plot; emitted on frames 0, every, 2·every, …',
+      description: 'every row so far (the last `keep`), the same columns, for a live plot-view or table-view; emitted on frames 0, every, 2·every, … (every = 0, the default: never)',
     },
   },
   params: {

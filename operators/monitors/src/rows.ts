@@ -41,7 +41,12 @@ export class Rows<C extends string> {
   }
 }
 
-/** What the cumulative output emits: on frames 0, every, 2·every, …, the last `keep` rows (0: all). */
+/**
+ * What the cumulative output emits: on frames 0, every, 2·every, …, the last `keep` rows (0: all); with every = 0,
+ * nothing. Off by default: `emflow report` plots a stream of one-row tables (`row`) column by column against the
+ * frame, and would plot a stream of growing tables as per-frame column means; history is for a live plot-view or
+ * table-view (and costs O(rows) per frame).
+ */
 export interface HistoryParams {
   every: number;
   keep: number;
@@ -52,7 +57,7 @@ export function emitRow<C extends string>(rows: Rows<C>, row: RowOf<C>, frame: n
   rows.push(row);
   return {
     row: table(rows.rowTable(row)),
-    ...(frame % every === 0 && { history: table(rows.table(keep)) }),
+    ...(every > 0 && frame % every === 0 && { history: table(rows.table(keep)) }),
   };
 }
 
@@ -60,11 +65,11 @@ export function emitRow<C extends string>(rows: Rows<C>, row: RowOf<C>, frame: n
 export const HISTORY_PARAMS = {
   every: {
     type: 'integer',
-    minimum: 1,
+    minimum: 0,
     maximum: 1000000,
-    default: 1,
+    default: 0,
     units: 'frames',
-    description: 'emit history on frames 0, every, 2·every, … (rows after the last one are in `row` only)',
+    description: 'emit history on frames 0, every, 2·every, … (0: never; e.g. 1 for a live plot-view of it; rows after the last one are in `row` only)',
   },
   keep: { type: 'integer', minimum: 0, maximum: 10000000, default: 0, units: 'rows', description: 'rows history holds: the most recent ones (0: all)' },
 } as const;

@@ -145,13 +145,15 @@ describe('frame-monitor', () => {
     again.forEach(({ row }, k) => expect(mismatch(row, reference[k])).toBeUndefined());
   });
 
-  it('emits history on frames 0, every, 2·every, … holding the last `keep` rows', () => {
+  it('emits history on frames 0, every, 2·every, … holding the last `keep` rows; never with every = 0', () => {
     const runs = monitorRun(new FrameMonitor(), [0, 1, 2, 3, 4, 5, 6].map((k) => blobs(k, 16, 16)), { every: 3, keep: 2 });
     expect(runs.map((r) => r.history?.numRows)).toEqual([1, undefined, undefined, 2, undefined, undefined, 2]);
     const last = runs[6].history!;
     expect(last.schema.fields.map((f) => f.name)).toEqual([...COLUMNS]);
     expect(last.schema.fields.map((f) => String(f.type))).toEqual(COLUMNS.map((c) => (c === 'frame' || c === 'count' ? 'Int32' : 'Float64')));
     expect(last.toArray().map((r) => r.toJSON())).toEqual([runs[5].row, runs[6].row]);
+    // every = 0 (the default): no history at all
+    expect(monitorRun(new FrameMonitor(), [blobs(0, 8, 8), blobs(1, 8, 8)], { every: 0 }).map((r) => r.history)).toEqual([undefined, undefined]);
   });
 
   it('measures arrays of any rank; sharpness and drift only for 2-D frames, and says once why drift is NaN', () => {
