@@ -52,20 +52,19 @@ export function intensity(values: ArrayLike<number>): Intensity {
  */
 export function laplacianVariance(values: ArrayLike<number>, height: number, width: number): number {
   if (height < 3 || width < 3) return NaN;
-  const laplacian = new Float64Array((height - 2) * (width - 2));
-  let k = 0;
+  const count = (height - 2) * (width - 2);
+  // two passes over L computed on the fly (no array of L: a 4096² frame would need 134 MB for it)
+  const mean = sumOverLaplacian(values, height, width, (l) => l) / count;
+  return sumOverLaplacian(values, height, width, (l) => (l - mean) * (l - mean)) / count;
+}
+
+/** Σ f(L[y, x]) over the interior pixels. */
+function sumOverLaplacian(values: ArrayLike<number>, height: number, width: number, f: (l: number) => number): number {
   let sum = 0;
   for (let y = 1; y < height - 1; y++) {
-    const row = y * width;
-    for (let x = 1; x < width - 1; x++) {
-      const i = row + x;
-      const l = values[i - width] + values[i + width] + values[i - 1] + values[i + 1] - 4 * values[i];
-      laplacian[k++] = l;
-      sum += l;
+    for (let i = y * width + 1, end = (y + 1) * width - 1; i < end; i++) {
+      sum += f(values[i - width] + values[i + width] + values[i - 1] + values[i + 1] - 4 * values[i]);
     }
   }
-  const mean = sum / laplacian.length;
-  let squares = 0;
-  for (let i = 0; i < laplacian.length; i++) squares += (laplacian[i] - mean) ** 2;
-  return squares / laplacian.length;
+  return sum;
 }
