@@ -2,7 +2,7 @@
 // folder at a set rate, some slowly in pieces, then a done marker; `emflow run` with a watching folder-source
 // processes each file once, in order, never half-written (values checked against the complete files as NumPy reads
 // them), and ends on the marker or the idle timeout. Resume: a run SIGKILLed half way and `emflow run --resume`
-// process every file exactly once overall.
+// process every file exactly once overall. Several engines start here one after the other: generous time limits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -158,7 +158,7 @@ describe('emflow run following an acquisition', () => {
     for (const k of [2, 6, 9]) expect(acquired.files[k].finished - acquired.files[k].started).toBeGreaterThan(0.7);
     checkResults(npyDir, out, expectedFrames(folder, files.map((f) => f.name)));
     await expectNoLeaks(dir);
-  });
+  }, 120_000);
 
   it('ends after the idle timeout once files stop coming', async () => {
     const folder = join(scratch, 'idle');
@@ -183,7 +183,7 @@ describe('emflow run following an acquisition', () => {
     expect(sinceLastWrite).toBeLessThan(idleTimeout + 4000);
     checkResults(npyDir, out, expectedFrames(folder, files.map((f) => f.name)));
     await expectNoLeaks(dir);
-  });
+  }, 120_000);
 });
 
 describe('emflow run --resume', () => {
@@ -238,7 +238,7 @@ describe('emflow run --resume', () => {
     expect([nodes.slow.frames, nodes.npy.frames, nodes.stats.frames]).toEqual([0, 0, 0]);
     checkResults(npyDir, out, expected);
     expect(journaled()).toHaveLength(10);
-  });
+  }, 180_000);
 
   it('needs --out, and a source that can resume', async () => {
     const file = writePipeline('no-source.json', pipeline([{ id: 'src', operator: 'synthetic' }, { id: 'stats', operator: 'stats' }], ['src.image->stats.image']));
