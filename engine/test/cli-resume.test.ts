@@ -1,7 +1,7 @@
 // The journal of `emflow run --resume` from node events and a source's record file: a file is journaled once every
 // result node downstream has finished all its frames; a sampling branch behind a dropping queue holds nothing back;
 // a node giving more frames than its source stops the journal; --out indices go on after the frames journaled.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ describe('emflow run --resume journal', () => {
     const doc = document();
     const pipeline = resolved(doc);
     const warnings: string[] = [];
-    const resume = new Resume(pipeline, [doc, pipeline.document], out, 'p.json', (m) => warnings.push(m));
+    const resume = new Resume(pipeline, [doc, pipeline.document], out, 'p.json', { warn: (m) => warnings.push(m) });
     const record = join(out, '.emflow-resume', 'src.record.jsonl');
     const journal = join(out, '.emflow-resume', 'src.jsonl');
     // a fresh start: no skip list; the record file is the source's to fill
@@ -93,7 +93,7 @@ describe('emflow run --resume journal', () => {
 
     // the next run skips them and numbers its --out frames after them
     const next = document();
-    const again = new Resume(resolved(next), [next], out, 'p.json', (m) => warnings.push(m));
+    const again = new Resume(resolved(next), [next], out, 'p.json', { warn: (m) => warnings.push(m) });
     expect(next.nodes[0].params).toMatchObject({ skip: journal, record });
     expect(readFileSync(record, 'utf8')).toBe('');
     expect(again.describe()).toEqual([`emflow: resuming "src": 3 files (5 frames) done by earlier runs are skipped (${journal})`]);
@@ -105,13 +105,20 @@ describe('emflow run --resume journal', () => {
     const out = join(scratch, `out${outs++}`);
     const doc = document();
     const warnings: string[] = [];
-    const resume = new Resume(resolved(doc), [doc], out, 'p.json', (m) => warnings.push(m));
+    const resume = new Resume(resolved(doc), [doc], out, 'p.json', { warn: (m) => warnings.push(m) });
     writeFileSync(join(out, '.emflow-resume', 'src.record.jsonl'), JSON.stringify({ path: '/data/acq/a.mrc', first: 0, frames: 1 }) + '\n');
     resume.nodeFrames('src', 1);
     resume.nodeFrames('stats', 2);
     resume.nodeFrames('write', 2);
     expect(warnings).toEqual(['emflow: --resume: node "stats" has given more frames than source "src" emitted, so frames cannot be told apart by file; no more files of "src" are recorded as done in this run']);
     expect(() => readFileSync(join(out, '.emflow-resume', 'src.jsonl'))).toThrow();
+  });
+
+  it.runIf(process.getuid?.() === 0)('gives the record file and its folder to the containers\' user (docker as root)', () => {
+    const out = join(scratch, `out${outs++}`);
+    const doc = document();
+    new Resume(resolved(doc), [doc], out, 'p.json', { owner: { uid: 10001, gid: 10001 } });
+    for (const path of [join(out, '.emflow-resume'), join(out, '.emflow-resume', 'src.record.jsonl')]) expect([statSync(path).uid, statSync(path).gid], path).toEqual([10001, 10001]);
   });
 
   it('refuses a pipeline without a resumable source, or pairing two of them', () => {

@@ -16,7 +16,7 @@
 //
 // --out names continue too: a result frame's index is shifted by the frames the journal held when the run started,
 // as the source numbers its frames (meta.frame, {frame} in writers' names) after the files it skips.
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { own } from '@emflow/sdk';
 import type { FrameEvent } from '../session/run.js';
@@ -85,11 +85,13 @@ class ResumedSource {
     folder: string,
     /** result nodes downstream (the source itself when its output is not consumed) */
     readonly sinks: readonly string[],
+    owner?: FileOwner,
   ) {
     this.journal = join(folder, `${node}.jsonl`);
     this.record = join(folder, `${node}.record.jsonl`);
     this.before = existsSync(this.journal) ? readJournal(this.journal) : { files: 0, frames: 0 };
     writeFileSync(this.record, ''); // frame indices are this run's
+    if (owner) chownSync(this.record, owner.uid, owner.gid);
     this.reader = new RecordReader(this.record);
   }
 
@@ -122,11 +124,24 @@ class ResumedSource {
   }
 }
 
+/** Who the source's record file and its folder must belong to: the containers' user when it is not the engine's. */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
+export interface ResumeOptions {
+  /** the runtime's fileOwner (docker run as root: an unprivileged user writes the record) */
+  owner?: FileOwner;
+  warn?: (message: string) => void;
+}
+
 export class Resume {
   private readonly sources: ResumedSource[] = [];
   /** result node → the resumed source upstream of it */
   private readonly upstream = new Map<string, ResumedSource>();
   private readonly counts = new Map<string, number>();
+  private readonly warn: (message: string) => void;
 
   /**
    * Sets `skip` (when a journal exists) and `record` on every resumable source, in `documents` (the document the
@@ -138,8 +153,9 @@ export class Resume {
     documents: readonly unknown[],
     out: string,
     file: string,
-    private readonly warn: (message: string) => void = (message) => process.stderr.write(message + '\n'),
+    { owner, warn = (message) => process.stderr.write(message + '\n') }: ResumeOptions = {},
   ) {
+    this.warn = warn;
     const resumable = pipeline.order.filter((id) => {
       const params = pipeline.specs.get(id)!.params;
       return own(params, 'skip')?.path === 'read' && own(params, 'record')?.path === 'write' && !pipeline.inputs.get(id)?.size;
@@ -147,6 +163,7 @@ export class Resume {
     if (!resumable.length) throw new UsageError(`--resume: ${file} has no source that can resume (one with skip and record params, such as folder-source)`);
     const folder = join(out, RESUME_FOLDER);
     mkdirSync(folder, { recursive: true });
+    if (owner) chownSync(folder, owner.uid, owner.gid);
     const reachedBy = new Map<string, string>();
     for (const id of resumable) {
       const downstream = this.downstream(pipeline, id);
@@ -155,7 +172,7 @@ export class Resume {
         if (other) throw new UsageError(`--resume: node "${node}" combines the streams of sources "${other}" and "${id}", which would no longer pair the same files once resumed`);
         reachedBy.set(node, id);
       }
-      const source = new ResumedSource(id, folder, downstream.filter((node) => isResultNode(pipeline, node)));
+      const source = new ResumedSource(id, folder, downstream.filter((node) => isResultNode(pipeline, node)), owner);
       this.sources.push(source);
       for (const node of downstream) this.upstream.set(node, source);
       for (const document of documents as { nodes: { id: string; params?: Record<string, unknown> }[] }[]) {

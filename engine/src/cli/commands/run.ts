@@ -103,7 +103,7 @@ export function runCommand(program: Command): void {
       });
       if (problems.length) throw new ValidationError(problems, file);
       // --resume: sources skip the files an earlier run finished, and journal the ones this run finishes
-      const resume = flags.resume ? new Resume(pipeline!, [document, pipeline!.document], resolve(flags.out!), file) : undefined;
+      const resume = flags.resume ? new Resume(pipeline!, [document, pipeline!.document], resolve(flags.out!), file, { owner: runtime.fileOwner }) : undefined;
       for (const line of resume?.describe() ?? []) process.stderr.write(line + '\n');
       // loaded once the document is known to be good: a bad one is reported without loading the data plane
       const { Session } = await import('../../session/session.js');
