@@ -47,9 +47,10 @@ export type WatchEnd = 'marker' | 'idle';
 export async function* watchFolder<T>(options: WatchOptions<T>): AsyncGenerator<{ name: string; value: T }, WatchEnd> {
   const { folder, interval, stableTime, doneMarker, idleTimeout, read } = options;
   const now = options.now ?? (() => performance.now());
-  const isData = (name: string) => name !== doneMarker && options.isMatch(name) && !options.skip(name);
   const watching = new Map<string, Watched>();
   const emitted = new Set<string>();
+  // files emitted are not even looked at again: a long acquisition costs one stat per new file per check
+  const isData = (name: string) => name !== doneMarker && !emitted.has(name) && options.isMatch(name) && !options.skip(name);
   let lastChange = now();
   for (;;) {
     const checkedAt = now();
@@ -57,7 +58,6 @@ export async function* watchFolder<T>(options: WatchOptions<T>): AsyncGenerator<
     const marker = doneMarker !== undefined && (await stampOf(join(folder, doneMarker))) !== undefined;
     let changed = false;
     for (const [name, stamp] of listing) {
-      if (emitted.has(name)) continue;
       const known = watching.get(name);
       if (!known || !sameStamp(known.stamp, stamp)) {
         watching.set(name, { stamp, since: checkedAt });
