@@ -90,14 +90,39 @@ pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.85em}.meta,.empty{c
 // runs in the browser: draws every plot with uPlot and publishes what it drew (window.emflowReport) for tests
 const CLIENT = `(function () {
   var model = JSON.parse(document.getElementById('emflow-report-data').textContent);
+  // a span of at least a millionth of the values' size: uPlot never returns from its tick loop on a range of
+  // 1 ± 1e-10 (a z-scored image's std), and a single point or a constant series gets a range as well
+  function range(u, min, max) {
+    if (min == null || max == null) return [0, 1];
+    var mid = (min + max) / 2, least = Math.max(Math.abs(mid) * 1e-6, 1e-12);
+    if (max - min < least) { min = mid - least; max = mid + least; }
+    return uPlot.rangeNum(min, max, 0.05, true);
+  }
+  // tick labels with as many digits as the tick step needs (uPlot's default shows -1e-10 as "-0")
+  function decimals(step) {
+    for (var d = 0; d < 12; d++) { var s = step * Math.pow(10, d); if (Math.abs(s - Math.round(s)) < 1e-6 * s) return d; }
+    return 12;
+  }
+  function ticks(u, splits, axis, space, step) {
+    var big = 0;
+    splits.forEach(function (v) { if (v != null) big = Math.max(big, Math.abs(v)); });
+    var scientific = big >= 1e6 || step < 1e-4;
+    var digits = scientific ? Math.max(1, decimals(step / Math.pow(10, Math.floor(Math.log10(big || 1))))) : decimals(step);
+    return splits.map(function (v) { return v == null ? '' : scientific ? (v === 0 ? '0' : v.toExponential(digits)) : v.toFixed(digits); });
+  }
+  function size(u, values) {
+    var n = 0;
+    (values || []).forEach(function (v) { n = Math.max(n, String(v).length); });
+    return Math.max(40, n * 7 + 24);
+  }
   var drawn = [];
   model.plots.forEach(function (plot) {
     var box = document.getElementById('plot-' + plot.id);
     var width = Math.max(300, Math.floor(box.getBoundingClientRect().width) || 360);
     var chart = new uPlot({
       title: plot.title, width: width, height: 220,
-      scales: { x: { time: false } },
-      axes: [{ label: plot.xLabel }, { label: plot.yLabel, size: 60 }],
+      scales: { x: { time: false, range: range }, y: { range: range } },
+      axes: [{ label: plot.xLabel, values: ticks }, { label: plot.yLabel, values: ticks, size: size }],
       series: [{ label: plot.xLabel }, { label: plot.yLabel, stroke: '#0969da', width: 1.5, spanGaps: false, points: { show: true, size: 5, fill: '#0969da' } }]
     }, [plot.x, plot.y], box);
     drawn.push({ id: plot.id, source: plot.source, title: plot.title, points: chart.data[0].length });
