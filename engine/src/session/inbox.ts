@@ -6,7 +6,8 @@ export class Inbox<T> {
   /** when each waiting frame arrived (performance.now()), in the order of `items` */
   private readonly arrivals: number[] = [];
   private closed = false;
-  private waiter?: () => void;
+  /** consumers waiting for a frame: one, or a replicated node's replicas */
+  private waiters: (() => void)[] = [];
   /** frames pushed so far */
   received = 0;
   /** frames dropped so far (dropping queues only) */
@@ -45,9 +46,9 @@ export class Inbox<T> {
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
   }
 
   /** The next frame, or undefined once the stream has ended. */
@@ -55,12 +56,16 @@ export class Inbox<T> {
     while (!this.items.length && !this.closed) {
       signal.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason as Error);
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.waiter = () => {
+        const waiter = () => {
           signal.removeEventListener('abort', onAbort);
           resolve();
         };
+        const onAbort = () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(signal.reason as Error);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiters.push(waiter);
       });
     }
     this.arrivals.shift();

@@ -38,8 +38,8 @@ interface NodeTrack {
   terminal: boolean;
   /** acquisition times of frames waiting at each input port, oldest first */
   waiting: Map<string, number[]>;
-  /** acquisition time of the input of the call in progress */
-  processing?: number;
+  /** acquisition times of the inputs of the calls in progress (several with replicas) */
+  processing: number[];
   /** when it finished frames within the window (performance.now()), oldest first */
   finishedAt: number[];
   finished: number;
@@ -52,7 +52,7 @@ export class LagTracker {
   /** `inputs`: node → its wired input ports; terminal nodes feed no executing node. */
   constructor(inputs: ReadonlyMap<string, readonly string[]>, terminal: ReadonlySet<string>) {
     for (const [node, ports] of inputs) {
-      this.nodes.set(node, { source: ports.length === 0, terminal: terminal.has(node), waiting: new Map(ports.map((p) => [p, []])), finishedAt: [], finished: 0 });
+      this.nodes.set(node, { source: ports.length === 0, terminal: terminal.has(node), waiting: new Map(ports.map((p) => [p, []])), processing: [], finishedAt: [], finished: 0 });
     }
   }
 
@@ -70,12 +70,15 @@ export class LagTracker {
     this.track(node).waiting.get(port)?.shift();
   }
 
-  /** `node` took its next input frames from these ports and started processing them. */
-  started(node: string, ports: readonly string[], now: number): void {
+  /**
+   * `node` took its next input frames from these ports and started processing them, the earliest acquired at
+   * `acquiredAt` (frames reused from an earlier call count with their own acquisition time).
+   */
+  started(node: string, ports: readonly string[], acquiredAt: number, now: number): void {
     const track = this.track(node);
     track.startedAt ??= now;
-    const taken = ports.map((p) => track.waiting.get(p)?.shift()).filter((t): t is number => t !== undefined);
-    track.processing = taken.length ? Math.min(...taken) : track.processing;
+    for (const port of ports) track.waiting.get(port)?.shift();
+    track.processing.push(acquiredAt);
   }
 
   /** A source emitted a frame acquired now. */
@@ -85,10 +88,11 @@ export class LagTracker {
     this.finish(track, now);
   }
 
-  /** `node` finished the call that processed its current input frames. */
-  processed(node: string, now: number): void {
+  /** `node` finished the call that processed the input frames acquired at `acquiredAt`. */
+  processed(node: string, acquiredAt: number, now: number): void {
     const track = this.track(node);
-    track.processing = undefined;
+    const at = track.processing.indexOf(acquiredAt);
+    if (at >= 0) track.processing.splice(at, 1);
     this.finish(track, now);
   }
 
@@ -105,7 +109,7 @@ export class LagTracker {
     let oldest = Infinity;
     for (const [id, track] of this.nodes) {
       const queues = [...track.waiting.values()];
-      const earliest = Math.min(track.processing ?? Infinity, ...queues.map((q) => q[0] ?? Infinity));
+      const earliest = Math.min(...track.processing, ...queues.map((q) => q[0] ?? Infinity));
       const span = Math.min(WINDOW_MS, now - (track.startedAt ?? now));
       nodes[id] = {
         waiting: Math.max(0, ...queues.map((q) => q.length)),

@@ -13,6 +13,7 @@ import { timeout, whenAborted } from './waits.js';
 import { Inbox } from './inbox.js';
 import { keptFrames } from './queues.js';
 import { LagTracker } from './lag.js';
+import { nodeOfKey, runReplicated, type ReplicaChange, type Unit } from './replicas.js';
 import type { Slot, SlotPool } from './slots.js';
 import type { Worker } from './workers.js';
 
@@ -21,6 +22,8 @@ export interface NodeReport {
   frames: number;
   /** input frames its dropping queues let go of, by input port (only ports with a dropping queue) */
   dropped?: Record<string, number>;
+  /** a replicated node: the most replicas it ran at once, and each change of their number */
+  replicas?: { peak: number; changes: ReplicaChange[] };
   /** time spent in calls to the operator (engine sends → answer arrives) */
   ms: number;
   /** median duration of one call */
@@ -78,6 +81,13 @@ export interface RunContext {
   onCleanup(done: Promise<void>): void;
   /** the run's lag tracker, handed over when the run starts (the session samples it while the run goes) */
   onLag?(tracker: LagTracker): void;
+  /** the replicas of replicated nodes: those running now, starting and stopping one, and telling of each change */
+  replicas: {
+    units(node: string): Unit[];
+    add(node: string): Promise<Unit>;
+    remove(unit: Unit): Promise<void>;
+    changed(node: string, change: ReplicaChange): void;
+  };
 }
 
 
@@ -123,6 +133,34 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       inboxes.set(key, new Inbox<HeldFrame>(keptFrames(pipeline.queues.get(key)), onDrop));
     }
   }
+  const replicasOf = (id: string) => pipeline.document.nodes.find((n) => n.id === id)?.replicas;
+  const replicated = new Set(plan.execute.filter((id) => { const r = replicasOf(id); return r !== undefined && Math.max(r.min, r.max ?? 0) > 1; }));
+
+  /** Run a replicated node: its replicas share the input queue of `port` and publish in input order. */
+  async function replicate(id: string, port: string, work: (unit: Unit, item: HeldFrame, index: number, turn: () => Promise<void>) => Promise<void>): Promise<void> {
+    const changes: ReplicaChange[] = [];
+    const peak = await runReplicated({
+      node: id,
+      config: replicasOf(id)!,
+      inbox: inboxes.get(portKey(id, port))!,
+      signal,
+      units: ctx.replicas.units(id),
+      add: () => ctx.replicas.add(id),
+      remove: (unit) => ctx.replicas.remove(unit),
+      changed: (change) => {
+        changes.push(change);
+        ctx.replicas.changed(id, change);
+      },
+      work: async (unit, item, index, turn) => {
+        lag.started(id, [port], item.acquiredAt, performance.now());
+        await work(unit, item, index, turn);
+        lag.processed(id, item.acquiredAt, performance.now());
+      },
+      release: (item) => item.ring.release(item.slot),
+    });
+    nodes[id].replicas = { peak, changes };
+  }
+
   /** Hand a frame to the executing consumers of an output port (each holds the slot until done with it). */
   const deliver = (node: string, port: string, held: HeldFrame, hold: boolean) => {
     for (const consumer of consumersOf(node, port)) {
@@ -165,6 +203,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   async function request(worker: Worker, method: string, params: object, frame: number): Promise<ProcessResult> {
     const operator = worker.info.spec.name;
+    // a replica's errors name its node
+    const node = nodeOfKey(worker.node);
     // the run may have failed between the grant and now: then the call is not sent at all
     signal.throwIfAborted();
     const timedOut = timeout(ctx.timeoutMs);
@@ -182,7 +222,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       }
       if (outcome === 'timeout') {
         await worker.process.kill();
-        throw new RunError({ node: worker.node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: worker.process.logTail() });
+        throw new RunError({ node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: worker.process.logTail() });
       }
       return outcome;
     } catch (error) {
@@ -191,19 +231,19 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       if (error instanceof JSONRPCErrorException && error.code !== 0) {
         const data = error.data as Partial<OperatorErrorData> | undefined;
         const kind = data?.name ?? `error ${error.code}`;
-        throw new RunError({ node: worker.node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: worker.process.logTail() });
+        throw new RunError({ node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: worker.process.logTail() });
       }
       // The engine cut the connection because the operator broke the protocol: say so, and stop the operator
       // (it cannot be talked to any more), so that the next run starts it again.
       const reason = (error as Error).message;
       if (/^(sent a control message larger than|malformed JSON on the control socket)/.test(reason)) {
         await worker.process.kill();
-        throw new RunError({ node: worker.node, operator, frame, detail: reason, log: worker.process.logTail() });
+        throw new RunError({ node, operator, frame, detail: reason, log: worker.process.logTail() });
       }
       // The connection broke: report how the operator ended.
       const exit = await Promise.race([worker.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
       const detail = exit ? `${describeExit(exit)} while processing` : `lost its connection: ${(error as Error).message}`;
-      throw new RunError({ node: worker.node, operator, frame, detail, log: worker.process.logTail() });
+      throw new RunError({ node, operator, frame, detail, log: worker.process.logTail() });
     } finally {
       timedOut.cancel();
       closing.cancel();
@@ -213,13 +253,13 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   async function executeNode(id: string): Promise<void> {
     const worker = ctx.workers.get(id)!;
+    /** a replica's operator and the key of its slot rings (the node id for the first replica) */
+    const first: Unit = { worker, rings: id };
     const operator = worker.info.spec.name;
     const params = plan.params.get(id)!;
     const wired = [...(pipeline.inputs.get(id)?.keys() ?? [])];
     const outputPorts = Object.keys(worker.info.spec.outputs);
     const consumerCount = new Map(outputPorts.map((p) => [p, consumersOf(id, p).length]));
-    /** when the input frames of the call in progress were acquired (the earliest); a source's frames are acquired as they are emitted */
-    let acquiredAt: number | undefined;
     const resultPorts = new Set(outputPorts.filter((p) => !pipeline.consumers.get(portKey(id, p))?.length));
     const report = nodes[id];
     const durations: number[] = [];
@@ -230,11 +270,12 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
     const malformed = (port: string, detail: string) => new RunError({ node: id, operator, frame, detail: `sent a malformed frame on output "${port}": ${detail}` });
 
-    async function publish(result: ProcessResult, granted: Map<string, Slot>, grants: Record<string, SlotGrant>): Promise<void> {
+    /** `acquiredAt`: when the input frames of the call were acquired (the earliest); a source's frames are acquired as they are emitted */
+    async function publish(unit: Unit, result: ProcessResult, granted: Map<string, Slot>, grants: Record<string, SlotGrant>, acquiredAt: number | undefined): Promise<void> {
       const unknown = Object.keys(result.outputs).find((p) => !granted.has(p));
       if (unknown) throw malformed(unknown, 'no such output port');
       for (const [port, slot] of granted) {
-        const ring = pool.ring(id, port);
+        const ring = pool.ring(unit.rings, port);
         const ref = Object.hasOwn(result.outputs, port) ? result.outputs[port] : undefined;
         if (!ref) {
           ring.settle(slot, 0);
@@ -273,26 +314,31 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       }
     }
 
-    async function callAndPublish(method: string, params: Record<string, unknown>): Promise<boolean> {
+    /**
+     * One call and its outputs. `index` is the frame index the call is told (a replica's: its input's index);
+     * `turn` waits until this call may publish (replicas publish in input order).
+     */
+    async function callAndPublish(unit: Unit, method: string, params: Record<string, unknown>, acquiredAt?: number, index = frame, turn?: () => Promise<void>): Promise<boolean> {
       const granted = new Map<string, Slot>();
-      for (const port of outputPorts) granted.set(port, await pool.ring(id, port).grant(signal));
+      for (const port of outputPorts) granted.set(port, await pool.ring(unit.rings, port).grant(signal));
       const grants: Record<string, SlotGrant> = {};
-      for (const [port, slot] of granted) grants[port] = { slot: slot.name, size: slot.size, limit: pool.ring(id, port).limitFor(slot) };
+      for (const [port, slot] of granted) grants[port] = { slot: slot.name, size: slot.size, limit: pool.ring(unit.rings, port).limitFor(slot) };
       const t0 = performance.now();
       let result: ProcessResult;
       try {
-        result = await request(worker, method, { run: ctx.run, frame, grants, ...params }, frame);
+        result = await request(unit.worker, method, { run: ctx.run, frame: index, grants, ...params }, index);
         if (!result || typeof result.outputs !== 'object' || result.outputs === null) {
-          throw new RunError({ node: id, operator, frame, detail: `answered ${method} without an outputs object` });
+          throw new RunError({ node: id, operator, frame: index, detail: `answered ${method} without an outputs object` });
         }
+        await turn?.();
       } catch (error) {
-        for (const [port, slot] of granted) pool.ring(id, port).settle(slot, 0);
+        for (const [port, slot] of granted) pool.ring(unit.rings, port).settle(slot, 0);
         throw error;
       }
       durations.push(performance.now() - t0);
       report.ms += durations[durations.length - 1];
       const produced = Object.keys(result.outputs).length > 0;
-      await publish(result, granted, grants);
+      await publish(unit, result, granted, grants, acquiredAt);
       if (produced && wired.length === 0) lag.emitted(id, performance.now());
       if (produced || method === METHODS.process) {
         frame++;
@@ -302,12 +348,12 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       return result.more === true;
     }
 
-    async function processAll(inputs: Record<string, SlotRef>): Promise<void> {
-      let more = await callAndPublish(METHODS.process, { inputs, params });
+    async function processAll(unit: Unit, inputs: Record<string, SlotRef>, acquiredAt?: number, index = frame, turn?: () => Promise<void>): Promise<void> {
+      let more = await callAndPublish(unit, METHODS.process, { inputs, params }, acquiredAt, index, turn);
       const limit = wired.length === 0 ? ctx.frames : undefined;
       while (more && (limit === undefined || frame < limit)) {
         signal.throwIfAborted();
-        more = await callAndPublish(METHODS.next, {});
+        more = await callAndPublish(unit, METHODS.next, {}, acquiredAt);
       }
       cut ||= more;
     }
@@ -324,7 +370,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     };
     try {
       if (wired.length === 0) {
-        await processAll({});
+        await processAll(first, {});
+      } else if (replicated.has(id)) {
+        await replicate(id, wired[0], (unit, item, index, turn) => processAll(unit, { [wired[0]]: item.ref }, item.acquiredAt, index, turn));
       } else {
         // Zip the input streams frame by frame. An input that ends after exactly one frame is reused for
         // every frame of the others (one reference image against a stream): until a second frame arrives,
@@ -348,10 +396,10 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           }
           if (stop || fresh === 0) break;
           const taken = wired.filter((p) => current.has(p) && !current.get(p)!.pinned);
-          lag.started(id, taken, performance.now());
-          acquiredAt = Math.min(...wired.filter((p) => current.has(p)).map((p) => current.get(p)!.held.acquiredAt));
-          await processAll(Object.fromEntries(wired.filter((p) => current.has(p)).map((p) => [p, current.get(p)!.held.ref])));
-          lag.processed(id, performance.now());
+          const acquiredAt = Math.min(...wired.filter((p) => current.has(p)).map((p) => current.get(p)!.held.acquiredAt));
+          lag.started(id, taken, acquiredAt, performance.now());
+          await processAll(first, Object.fromEntries(wired.filter((p) => current.has(p)).map((p) => [p, current.get(p)!.held.ref])), acquiredAt);
+          lag.processed(id, acquiredAt, performance.now());
           for (const [port, entry] of current) {
             if (entry.pinned || ended.has(port)) continue;
             if (wired.length > 1 && inboxes.get(portKey(id, port))!.received === 1) {

@@ -20,6 +20,7 @@ import { createSessionDir, removeSessionDir, shmRoot, sweepStaleSessionDirs } fr
 import { readPathIdentities } from './file-identity.js';
 import { lagAlerts, type LagSnapshot, type LagTracker } from './lag.js';
 import { ringCapacity } from './queues.js';
+import { nodeOfKey, replicaKey, type ReplicaChange, type Unit } from './replicas.js';
 import { freeBytesOf, SlotPool } from './slots.js';
 import { ControlServer, startWorker, stopWorker, type Worker } from './workers.js';
 
@@ -77,6 +78,8 @@ export interface SessionEvents {
   lag: [LagSnapshot];
   /** a threshold of the pipeline's `alerts` crossed upwards */
   alert: [{ message: string }];
+  /** a replicated node's number of replicas changed while a run went (the queue stayed deep, or a replica idled) */
+  replicas: [{ node: string } & ReplicaChange];
 }
 
 const open = new Set<Session>();
@@ -177,7 +180,7 @@ export class Session extends EventEmitter<SessionEvents> {
     installExitHook();
     try {
       await session.server.listen(runtime.fileOwner);
-      await session.startWorkers(pipeline.order);
+      await session.startWorkers(pipeline.order.flatMap((node) => session.initialKeys(node)));
     } catch (error) {
       await session.close();
       throw error;
@@ -185,29 +188,59 @@ export class Session extends EventEmitter<SessionEvents> {
     return session;
   }
 
-  /** Start the operators of these nodes in parallel; all must say hello. */
-  private async startWorkers(nodes: readonly string[]): Promise<void> {
-    const results = await Promise.allSettled(
-      nodes.map(async (node) => {
-        const params = this.nodeDocument(node).node.params;
-        this.pool.nodeFolder(node);
-        const worker = await startWorker(this.runtime, this.server, this.paths, node, this.operators.get(node)!, params, this.options.startTimeoutMs);
-        worker.process.onLog((line, stream) => this.emit('log', { node, stream, line }));
-        this.workers.set(node, worker);
-      }),
-    );
+  /** The worker keys a node starts with: one per replica it runs at least (replicaKey). */
+  private initialKeys(node: string): string[] {
+    const min = this.nodeDocument(node).node.replicas?.min ?? 1;
+    return Array.from({ length: min }, (_, r) => replicaKey(node, r));
+  }
+
+  /** Start the operators of these workers (keys: a node id, or one of its replicas) in parallel; all must say hello. */
+  private async startWorkers(keys: readonly string[]): Promise<void> {
+    const results = await Promise.allSettled(keys.map((key) => this.startOne(key)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
+  private async startOne(key: string): Promise<Worker> {
+    const node = nodeOfKey(key);
+    const params = this.nodeDocument(node).node.params;
+    // each replica has a slot folder of its own: a container may write only its own outputs
+    this.pool.nodeFolder(key);
+    const worker = await startWorker(this.runtime, this.server, this.paths, key, this.operators.get(node)!, params, this.options.startTimeoutMs);
+    worker.process.onLog((line, stream) => this.emit('log', { node, stream, line }));
+    this.workers.set(key, worker);
+    return worker;
+  }
+
+  /** The running replicas of a node, first one first. */
+  private unitsOf(node: string): Unit[] {
+    return [...this.workers.values()]
+      .filter((w) => nodeOfKey(w.node) === node)
+      .sort((a, b) => a.node.length - b.node.length || a.node.localeCompare(b.node, 'en', { numeric: true }))
+      .map((worker) => ({ worker, rings: worker.node }));
+  }
+
+  /** One more replica of a node, under the first key not in use. */
+  private async addReplica(node: string): Promise<Unit> {
+    let r = 0;
+    while (this.workers.has(replicaKey(node, r))) r++;
+    const worker = await this.startOne(replicaKey(node, r));
+    return { worker, rings: worker.node };
+  }
+
+  private async removeReplica(unit: Unit): Promise<void> {
+    this.workers.delete(unit.worker.node);
+    await stopWorker(unit.worker, 2000);
+  }
+
   /** Operators that died (crash, timeout, cancelled too late) or went stale are started again before the next run. */
   private async restartWorkers(): Promise<void> {
-    const restart = [...this.workers.values()].filter((w) => w.exit || this.stale.has(w.node)).map((w) => w.node);
-    await Promise.all(restart.filter((node) => !this.workers.get(node)!.exit).map((node) => stopWorker(this.workers.get(node)!, 2000)));
-    for (const node of restart) {
-      this.workers.delete(node);
-      this.stale.delete(node);
-      this.cache.drop(node);
+    const restart = [...this.workers.values()].filter((w) => w.exit || this.stale.has(nodeOfKey(w.node))).map((w) => w.node);
+    await Promise.all(restart.filter((key) => !this.workers.get(key)!.exit).map((key) => stopWorker(this.workers.get(key)!, 2000)));
+    for (const key of restart) {
+      this.workers.delete(key);
+      this.stale.delete(nodeOfKey(key));
+      this.cache.drop(nodeOfKey(key));
     }
     if (restart.length) await this.startWorkers(restart);
   }
@@ -335,6 +368,12 @@ export class Session extends EventEmitter<SessionEvents> {
     const plan = planRun({ pipeline: this.pipeline, identities, frames: options.frames, cached: this.cache.completeKeys(), files });
     return this.withLagSampling((onLag) => executeRun({
       onLag,
+      replicas: {
+        units: (node) => this.unitsOf(node),
+        add: (node) => this.addReplica(node),
+        remove: (unit) => this.removeReplica(unit),
+        changed: (node, change) => this.emit('replicas', { node, ...change }),
+      },
       run: ++this.runs,
       pipeline: this.pipeline,
       plan,

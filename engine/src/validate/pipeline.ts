@@ -13,11 +13,19 @@ export interface Endpoint {
   port: string;
 }
 
+/** A node run as several warm operator processes (see session/replicas.ts). */
+export interface Replicas {
+  min: number;
+  max?: number;
+  threshold?: number;
+}
+
 export interface PipelineNode {
   id: string;
   operator: string;
   label?: string;
   params: Record<string, unknown>;
+  replicas?: Replicas;
   position?: { x: number; y: number };
 }
 
@@ -220,6 +228,20 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
       problems.push({ pointer: pointer('edges', i, 'queue', 'size'), message: '"latest" keeps only the newest frame: leave size out (or use "drop-oldest" to keep more)' });
     }
     if (edge.queue) queues.set(target, edge.queue);
+  });
+
+  // replicas share one stream of input frames: a source has none to share, and zipped inputs are not split
+  document.nodes.forEach((node, i) => {
+    const replicas = node.replicas;
+    if (!replicas || !specs.has(node.id)) return;
+    if (replicas.max !== undefined && replicas.max < replicas.min) {
+      problems.push({ pointer: pointer('nodes', i, 'replicas', 'max'), message: `max (${replicas.max}) must be at least min (${replicas.min})` });
+    }
+    const wired = inputs.get(node.id)?.size ?? 0;
+    if (Math.max(replicas.min, replicas.max ?? 0) > 1 && wired !== 1) {
+      const why = wired === 0 ? 'a source has no input frames to share among replicas' : `replicas share one input stream; node ${quote(node.id)} has ${wired} connected inputs`;
+      problems.push({ pointer: pointer('nodes', i, 'replicas'), message: why });
+    }
   });
 
   const { order, cyclic } = topologicalOrder([...index.keys()], goodEdges);
