@@ -79,6 +79,7 @@ describe('emflow run', () => {
       'blur_stats.stats.1.json',
       'contrast.image.0.npy',
       'contrast.image.1.npy',
+      'emflow-run.json', // the run record (provenance)
       'raw_stats.stats.0.json',
       'raw_stats.stats.1.json',
     ]);
@@ -87,7 +88,7 @@ describe('emflow run', () => {
     const sourceOut = scratch();
     const lattice = example.nodes.find((n) => n.id === 'lattice')!;
     expect(emflow('run', file('lattice.json', JSON.stringify(pipeline([lattice], []))), '--out', sourceOut).code).toBe(0);
-    expect(readdirSync(sourceOut).sort()).toEqual(['lattice.image.0.npy', 'lattice.image.1.npy']);
+    expect(readdirSync(sourceOut).sort()).toEqual(['emflow-run.json', 'lattice.image.0.npy', 'lattice.image.1.npy']);
 
     // NumPy reads our .npy; SciPy blurs the lattice and NumPy scales it, as contrast = 10 · blur − 0.5
     const [contrast, raw, reference] = numpy(['read', join(out, 'contrast.image.1.npy'), join(sourceOut, 'lattice.image.0.npy')], ['blur-scale', join(sourceOut, 'lattice.image.1.npy'), 2, 10, -0.5]);

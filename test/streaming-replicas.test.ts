@@ -12,7 +12,7 @@ const SIDE = 48;
 const SLOW_MS = 100;
 
 /** synthetic → test-slow (with `replicas`) → stats: the stats of each frame, in the order stats got them. */
-function slowStream(frames: number, replicas: object, slow = 'test-slow', params: object = { ms: SLOW_MS }) {
+function slowStream(frames: number, replicas: object, slow = 'test-slow', params: Record<string, unknown> = { ms: SLOW_MS }) {
   const document = pipeline(
     [
       { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: SIDE, height: SIDE, count: frames, seed: 3 } },

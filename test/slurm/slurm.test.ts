@@ -80,9 +80,10 @@ async function expectNoProcessesOf(id: string): Promise<void> {
 
 const queued = () => spawnSync('squeue', ['--me', '--noheader', '--states=all', '--format=%i'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
 const nodeCpus = Number(spawnSync('sinfo', ['--noheader', '--partition=debug', '--format=%c'], { encoding: 'utf8' }).stdout.trim().split('\n')[0].replace(/\+$/, ''));
+/** The result files (the run record, emflow-run.json, differs from run to run: times, host, command). */
 const jsonFiles = (dir: string) =>
   readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.endsWith('.json') && f !== 'emflow-run.json')
     .sort();
 
 /** A stream far longer than any limit the tests give: 32x32 frames, each held 200 ms by test-slow. */
