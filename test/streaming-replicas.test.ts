@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { RunError, validatePipeline, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { operatorDirs, pipeline, processesOf, referenceStats } from './helpers.js';
+import { operatorDirs, pipeline, processesOf, referenceStats, root } from './helpers.js';
 import { sessionOpener } from './sessions.js';
 
 const open = sessionOpener();
+const benchOperators = `${root}engine/bench-operators`;
 const SIDE = 48;
 const SLOW_MS = 100;
 
@@ -78,6 +79,43 @@ describe('a node with replicas', () => {
     expect(error.message).toMatch(/^node "slow" \(test-faulty\) on frame 3: RangeError: deliberate failure at frame 3/);
     session.setParams('slow', { mode: 'ok' });
     expect((await session.run()).nodes.stats.frames).toBe(8);
+  });
+});
+
+describe('an acquisition one replica cannot keep up with', () => {
+  // bench-paced emits like a detector: frame k is due k / rate s after the start, and is late when the
+  // pipeline holds it back; a 20 ms/frame operator manages 50 frames/s alone
+  const RATE = 100;
+  const FRAMES = 300;
+  const acquisition = (replicas: object | undefined) => {
+    const document = pipeline(
+      [
+        { id: 'detector', operator: 'bench-paced', params: { size: 1024, count: FRAMES, rate: RATE } },
+        { id: 'slow', operator: 'bench-slow', params: { ms: 20 } },
+        { id: 'stats', operator: 'stats' },
+      ],
+      ['detector.data->slow.data', 'slow.data->stats.image'],
+    );
+    if (replicas) Object.assign(document.nodes[1], { replicas });
+    return document;
+  };
+  const due = (FRAMES - 1) / RATE; // 2.99 s
+
+  it('is kept up with by replicas added as the queue deepens: every frame, in order, on time', async () => {
+    const single = await open(acquisition(undefined), { operatorDirs: [...operatorDirs, benchOperators], ringSize: 3 });
+    const alone = await single.run();
+    // alone it falls behind: the detector is held back and the stream ends about FRAMES × 20 ms = 6 s in
+    expect(alone.wallMs / 1000).toBeGreaterThan(due * 1.5);
+
+    const scaled = await open(acquisition({ min: 1, max: 4, threshold: 2 }), { operatorDirs: [...operatorDirs, benchOperators], ringSize: 3 });
+    const report = await scaled.run();
+    const means = (scaled.outputs('stats', 'stats') as JsonFrame<{ mean: number }>[]).map((f) => f.value.mean);
+    expect(means).toEqual(Array.from({ length: FRAMES }, (_, k) => k)); // bench-paced fills frame k with k
+    expect(report.nodes.slow.replicas!.peak).toBeGreaterThanOrEqual(2);
+    // the replicas catch up: the stream ends close to when its last frame was due, well before one replica alone
+    expect(report.wallMs).toBeLessThan(alone.wallMs * 0.75);
+    expect(report.wallMs / 1000).toBeLessThan(due * 1.35);
+    expect(report.lag!.peakBehindFrames).toBeLessThanOrEqual(3 + report.nodes.slow.replicas!.peak + 1);
   });
 });
 

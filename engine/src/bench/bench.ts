@@ -13,6 +13,7 @@ import { buildSifs } from '../build/sif.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { median } from '../session/run.js';
+import { streamingBench, type StreamingBench } from './streaming.js';
 import { Session } from '../session/session.js';
 import { shmRoot } from '../session/session-dir.js';
 
@@ -41,6 +42,8 @@ export interface BenchReport {
   roundTrip: { medianUs: number; frames: number; target: string; met: boolean };
   chain: { side: number; frames: number; pipelineFps: number; singleProcessFps: number; ratio: number; target: string; met: boolean };
   stream: StreamBench;
+  /** the highest acquisition rate kept up with, by 1 and 4 replicas of a 20 ms/frame operator */
+  streaming: StreamingBench;
   /** the same hand-off with Python operators on one or both sides (zero copy across languages) */
   python: { typescriptMs: number; pythonToPythonMs: number; typescriptToPythonMs: number; pythonRatio: number; mixedRatio: number; target: string; met: boolean } | { skipped: string };
   docker?: ContainerBench;
@@ -381,6 +384,8 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
   const singleProcessFps = await chainSingleProcess(runtime, sizes);
   say('stream into a slow consumer, default result cache');
   const stream = await streamIntoSlowConsumer(runtime, sizes);
+  say('streaming: the highest acquisition rate 1 and 4 replicas of a 20 ms/frame operator keep up with');
+  const streaming = await streamingBench(runtime, sizes === QUICK);
   say('hand-off between Python operators, and from TypeScript to Python');
   const python = await pythonHandoff(runtime, sizes, handoffMs);
   const docker = withDocker ? await containerBench('docker', runtime, sizes, handoffMs, say) : undefined;
@@ -410,6 +415,7 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
       met: pipelineFps >= 0.7 * singleProcessFps,
     },
     stream,
+    streaming,
     python,
   };
 }

@@ -19,8 +19,9 @@ export function sampledNodes(pipeline: ResolvedPipeline): Set<string> {
 
 /**
  * Slots an output port's ring may have in flight: `ringSize` (or a blocking edge's larger `size`) for the
- * consumers that block, plus, for each dropping consumer, the frames it keeps and the one it is processing,
- * so that a dropping consumer never holds back the producer.
+ * consumers that block, one more for each replica a consumer may run beyond its first (each holds the frame
+ * it processes), plus, for each dropping consumer, the frames it keeps and the one it is processing, so that a
+ * dropping consumer never holds back the producer.
  */
 export function ringCapacity(pipeline: ResolvedPipeline, node: string, port: string, ringSize: number): number {
   let blocking = ringSize;
@@ -28,7 +29,9 @@ export function ringCapacity(pipeline: ResolvedPipeline, node: string, port: str
   for (const consumer of pipeline.consumers.get(portKey(node, port)) ?? []) {
     const queue = pipeline.queues.get(portKey(consumer.node, consumer.port));
     const kept = keptFrames(queue);
-    if (kept === undefined) blocking = Math.max(blocking, queue?.size ?? 0);
+    const replicas = pipeline.document.nodes.find((n) => n.id === consumer.node)?.replicas;
+    const extra = replicas ? Math.max(replicas.min, replicas.max ?? 0) - 1 : 0;
+    if (kept === undefined) blocking = Math.max(blocking, (queue?.size ?? ringSize) + extra);
     else dropping += kept + 1;
   }
   return blocking + dropping;

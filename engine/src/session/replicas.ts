@@ -115,30 +115,34 @@ export async function runReplicated(node: ReplicatedNode): Promise<number> {
 
   const loops = new Set<Promise<void>>(node.units.map((unit, r) => serve(unit, r >= node.config.min)));
   let finished = false;
-  // scaling up: while the queue stays deep, one more replica at a time, up to max
+  // scaling up: while the queue stays deep, a replica per `threshold` frames waiting (at least one), up to max,
+  // started together (a process takes a while to start: one at a time would lag behind a fast acquisition)
   let deep = 0;
-  let starting = false;
+  let starting = 0;
   const scaler =
     max > active
       ? setInterval(() => {
           deep = node.inbox.waiting >= threshold ? deep + 1 : 0;
           if (deep < 2 || starting || active >= max || node.signal.aborted) return;
-          starting = true;
           const depth = node.inbox.waiting;
-          node
-            .add()
-            .then((unit) => {
-              if (finished) return; // the stream ended meanwhile: the new replica stays warm for the next run
-              active++;
-              peak = Math.max(peak, active);
-              change(`${depth} frames waiting (threshold ${threshold})`);
-              loops.add(serve(unit, true));
-            })
-            .catch(() => undefined) // a replica that cannot start leaves the others to do the work
-            .finally(() => {
-              starting = false;
-              deep = 0;
-            });
+          const more = Math.min(max - active, Math.max(1, Math.floor(depth / threshold)));
+          starting = more;
+          for (let i = 0; i < more; i++) {
+            node
+              .add()
+              .then((unit) => {
+                if (finished) return; // the stream ended meanwhile: the new replica stays warm for the next run
+                active++;
+                peak = Math.max(peak, active);
+                change(`${depth} frames waiting (threshold ${threshold})`);
+                loops.add(serve(unit, true));
+              })
+              .catch(() => undefined) // a replica that cannot start leaves the others to do the work
+              .finally(() => {
+                starting--;
+                deep = 0;
+              });
+          }
         }, SCALE_CHECK_MS)
       : undefined;
   try {

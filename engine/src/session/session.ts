@@ -126,6 +126,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** nodes whose operator must be started again before the next run (e.g. its container needs other mounts) */
   private readonly stale = new Set<string>();
   private closed?: Promise<void>;
+  /** worker keys of replicas being started */
+  private readonly startingKeys = new Set<string>();
   /** the lag tracker of the run in progress */
   private tracker?: LagTracker;
 
@@ -223,9 +225,16 @@ export class Session extends EventEmitter<SessionEvents> {
   /** One more replica of a node, under the first key not in use. */
   private async addReplica(node: string): Promise<Unit> {
     let r = 0;
-    while (this.workers.has(replicaKey(node, r))) r++;
-    const worker = await this.startOne(replicaKey(node, r));
-    return { worker, rings: worker.node };
+    while (this.workers.has(replicaKey(node, r)) || this.startingKeys.has(replicaKey(node, r))) r++;
+    const key = replicaKey(node, r);
+    // several may start at once: the key is taken from the moment it is chosen
+    this.startingKeys.add(key);
+    try {
+      const worker = await this.startOne(key);
+      return { worker, rings: worker.node };
+    } finally {
+      this.startingKeys.delete(key);
+    }
   }
 
   private async removeReplica(unit: Unit): Promise<void> {

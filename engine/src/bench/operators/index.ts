@@ -96,3 +96,27 @@ export class BenchSlow {
     return { data };
   }
 }
+
+@operator({
+  name: 'bench-paced',
+  version: '1.0.0',
+  description: 'Emits `count` float32 frames of `size` elements at `rate` frames per second, as a detector would; late when the pipeline holds it back.',
+  outputs: { data: { type: 'spectrum' } },
+  params: {
+    size: { type: 'integer', minimum: 1, default: 1024 },
+    count: { type: 'integer', minimum: 1, default: 100 },
+    rate: { type: 'number', exclusiveMinimum: 0, default: 50, units: 'frames/s' },
+  },
+})
+export class BenchPaced {
+  async *process(_inputs: Record<string, never>, { size, count, rate }: { size: number; count: number; rate: number }, ctx: ProcessContext) {
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const wait = started + (i * 1000) / rate - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const frame = ctx.alloc('data', 'float32', [size]);
+      frame.data.fill(i);
+      yield { data: frame };
+    }
+  }
+}

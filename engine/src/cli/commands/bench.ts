@@ -25,6 +25,10 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
     `  producer ahead of its consumer   at most ${r.stream.peakAhead} frames`,
     `  slot files in the session dir    at most ${f(r.stream.peakDirBytes / 2 ** 20, 1)} MiB (rings ${f(r.stream.ringBytes / 2 ** 20, 1)} MiB + cache budget ${f(r.stream.cacheBudget / 2 ** 20, 0)} MiB)  (${r.stream.target}: ${mark(r.stream.met)})`,
     ``,
+    `streaming: the highest acquisition rate kept up with by a ${r.streaming.operatorMs} ms/frame operator`,
+    ...r.streaming.configurations.map((c) => `  ${c.replicas} replica${c.replicas > 1 ? 's' : ' '}   ${f(c.rate, 0).padStart(4)} frames/s   (peak lag ${f(c.peakBehindSeconds, 2)} s)`),
+    `  ratio ${f(r.streaming.ratio)}  (${r.streaming.target}: ${mark(r.streaming.met)})`,
+    ``,
     `the same hand-off with Python operators (emflow_sdk: numpy views of the slots)`,
     ...('skipped' in r.python
       ? [`  skipped: ${r.python.skipped}`]
