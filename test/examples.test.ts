@@ -63,6 +63,25 @@ describe('example pipelines', () => {
     expect(stats.map((f) => (f.meta.source as string).split('/').pop())).toEqual(['mic-000.mrc', 'mic-001.mrc', 'mic-002.mrc', 'mic-003.mrc', 'mic-004.mrc', 'mic-005.mrc']);
   });
 
+  it('facility-stream: the micrographs filtered by replicas, monitored frame by frame in order, the newest shown on a latest edge', async () => {
+    const session = await openSession({ pipeline: join(root, 'pipelines', 'facility-stream.json') });
+    opened.push(session);
+    const report = await session.run();
+    expect(report.nodes.filter.frames).toBe(6);
+    expect(report.nodes.filter.replicas!.peak).toBeGreaterThanOrEqual(1);
+    // the monitor's rows: the six micrographs in order, their means as SciPy's gaussian_filter(σ = 1.5) gives them
+    const script = `import sys, json, numpy as np, scipy.ndimage as nd\nsys.path.insert(0, ${JSON.stringify(join(root, 'test/fixtures'))})\nfrom numpy_reference import mrc\nprint(json.dumps([float(nd.gaussian_filter(mrc.read_mrc(p)[1].astype(np.float64), 1.5, mode='reflect', truncate=4.0).astype(np.float32).mean()) for p in sys.argv[1:]]))`;
+    const files = [0, 1, 2, 3, 4, 5].map((i) => join(root, `data/micrographs/mic-00${i}.mrc`));
+    const expected = JSON.parse(execFileSync(python, ['-c', script, ...files], { encoding: 'utf8' })) as number[];
+    const rows = (session.outputs('monitor', 'row') as TableFrame[]).map((f) => f.table.toArray()[0] as { frame: number; mean: number });
+    expect(rows.map((r) => r.frame)).toEqual([0, 1, 2, 3, 4, 5]);
+    rows.forEach((r, i) => expect(r.mean).toBeCloseTo(expected[i], 3));
+    // the live view samples: at least the newest micrograph, never more than all six, and nothing left behind
+    expect(report.nodes.newest.frames).toBeGreaterThanOrEqual(1);
+    expect(report.nodes.newest.frames + (report.nodes.newest.dropped?.image ?? 0)).toBe(6);
+    expect(report.lag!.alerts).toEqual([]);
+  });
+
   it('tiff-diffractogram: the deflate TIFF’s Hann-windowed log power spectrum, as numpy.fft computes it', async () => {
     const session = await runExample('tiff-diffractogram');
     opened.push(session);

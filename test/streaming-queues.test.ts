@@ -1,7 +1,7 @@
 // Edge queues for live viewing: a display branch on a dropping edge samples a stream without slowing the
 // branch that processes every frame; drops are counted; blocking stays the default.
 import { describe, expect, it } from 'vitest';
-import { validatePipeline, type Session } from '@emflow/engine';
+import { validatePipeline, type LagSnapshot, type Session } from '@emflow/engine';
 import type { JsonFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
 import { pipeline, referenceStats } from './helpers.js';
@@ -51,7 +51,11 @@ describe('a dropping edge samples a stream', () => {
   ])('%s: the main branch gets every frame at full speed, the slow branch the newest ones, and drops are counted', async (_, queue) => {
     const session = await open(sampled(queue));
     const done = doneTimes(session);
+    const lags: LagSnapshot[] = [];
+    session.on('lag', (snapshot) => lags.push(snapshot));
     const report = await session.run();
+    // a frame the sampling branch dropped counts as finished: at the end nothing is behind
+    expect(lags.at(-1)).toMatchObject({ acquired: FRAMES, finished: FRAMES, behindFrames: 0 });
 
     // every frame on the blocking branch, with the values synthetic makes
     const main = statsOf(session, 'stats');

@@ -11,7 +11,7 @@ import type { HeldFrame, ResultCache } from './cache.js';
 import { RunError } from './errors.js';
 import { timeout, whenAborted } from './waits.js';
 import { Inbox } from './inbox.js';
-import { keptFrames } from './queues.js';
+import { keptFrames, sampledNodes } from './queues.js';
 import { LagTracker } from './lag.js';
 import { nodeOfKey, runReplicated, type ReplicaChange, type Unit } from './replicas.js';
 import type { Slot, SlotPool } from './slots.js';
@@ -118,7 +118,11 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   const executing = new Set(plan.execute);
   const consumersOf = (node: string, port: string) => (pipeline.consumers.get(portKey(node, port)) ?? []).filter((c) => executing.has(c.node));
-  const terminal = new Set(plan.execute.filter((id) => Object.keys(pipeline.specs.get(id)!.outputs).every((port) => consumersOf(id, port).length === 0)));
+  // frames finished: taken through every terminal node, except those that sample the stream (a dropping edge
+  // upstream): a frame they dropped is finished too
+  const sampling = sampledNodes(pipeline);
+  for (const id of pipeline.order) if ([...(pipeline.inputs.get(id)?.values() ?? [])].some((from) => sampling.has(from.node))) sampling.add(id);
+  const terminal = new Set(plan.execute.filter((id) => !sampling.has(id) && Object.keys(pipeline.specs.get(id)!.outputs).every((port) => consumersOf(id, port).length === 0)));
   const lag = new LagTracker(new Map(plan.execute.map((id) => [id, [...(pipeline.inputs.get(id)?.keys() ?? [])]])), terminal);
   ctx.onLag?.(lag);
   const inboxes = new Map<string, Inbox<HeldFrame>>();
