@@ -25,6 +25,29 @@ async function open(runtime: 'process' | 'docker', document: object | string, op
   return session;
 }
 
+describe('replicas as containers', () => {
+  it('a node with replicas runs as that many containers, each writing only its own slot folder; results in frame order, as the process runtime gives them', async () => {
+    const document = pipeline(
+      [
+        { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 48, count: 12, seed: 9 } },
+        { id: 'slow', operator: 'test-slow', params: { ms: 60 } },
+        { id: 'stats', operator: 'stats' },
+      ],
+      ['src.image->slow.image', 'slow.image->stats.image'],
+    );
+    Object.assign(document.nodes[1], { replicas: { min: 3 } });
+    const local = await open('process', document);
+    await local.run();
+    const contained = await open('docker', document);
+    const docker = await connectDocker();
+    const nodes = (await docker.listContainers({ filters: { label: [`emflow.session=${contained.id}`] } })).map((c) => c.Labels['emflow.node']).sort();
+    expect(nodes).toEqual(['slow', 'slow.r1', 'slow.r2', 'src', 'stats']);
+    const report = await contained.run();
+    expect(report.nodes.slow.replicas).toEqual({ peak: 3, changes: [] });
+    expect(sessionSnapshot(contained)).toEqual(sessionSnapshot(local));
+  });
+});
+
 describe('conformance: docker and process runtimes give identical outputs', () => {
   it.each([
     ['pipelines/blur-stats.json', `${root}pipelines/blur-stats.json`],
