@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { FULL, QUICK, runBench, type BenchReport } from '../../bench/bench.js';
 import type { EditorBench } from '../../bench/editor.js';
+import { appendHistory, compareFigures, currentCommit, figuresOf, historyEntry, readEarlier, type Comparison } from '../../bench/history.js';
+import { REPO_ROOT } from '../../build/images.js';
 
 const f = (n: number, digits = 2) => n.toFixed(digits);
 
@@ -60,6 +62,14 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
   ].join('\n');
 }
 
+function comparisonTable(rows: Comparison[], label: string): string {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  return [
+    `compared with ${label}`,
+    ...rows.map((r) => `  ${r.name.padEnd(width)}  ${f(r.before, 3).padStart(9)} → ${f(r.now, 3).padStart(9)}  (${f(r.change, 2)}×)${r.regression ? '  WORSE' : ''}`),
+  ].join('\n');
+}
+
 export function benchCommand(program: Command): void {
   program
     .command('bench')
@@ -69,10 +79,21 @@ export function benchCommand(program: Command): void {
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
     .option('--singularity', 'also measure the singularity runtime (Apptainer): cold start of 8 operators, warm re-run, hand-off (builds SIFs first)')
     .option('--editor', "also measure the web editor's re-tune latency in Chromium (a repository checkout with chromium installed)")
-    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; singularity?: boolean; editor?: boolean }) => {
+    .option('--history <file>', 'with --json: the history file a line (machine, commit, figures) is appended to', 'bench-history.jsonl')
+    .option('--compare <file>', 'set the figures beside an earlier run: a history file (its last line) or a saved --json report')
+    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; singularity?: boolean; editor?: boolean; history: string; compare?: string }) => {
       const say = (step: string) => process.stderr.write(`bench: ${step}…\n`);
+      // read first: a bad file is said before minutes of measuring
+      const earlier = options.compare === undefined ? undefined : readEarlier(options.compare);
       const bench = await runBench(options.quick ? QUICK : FULL, say, options.docker, options.singularity);
       const report = options.editor ? { ...bench, editor: await (await import('../../bench/editor.js')).editorBench(options.quick === true, say) } : bench;
-      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : table(report) + '\n');
+      const comparison = earlier && compareFigures(figuresOf(bench), earlier.figures);
+      if (options.json) {
+        appendHistory(options.history, historyEntry(bench, currentCommit(REPO_ROOT)));
+        process.stdout.write(JSON.stringify(comparison ? { ...report, comparison } : report, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(table(report) + '\n');
+      if (comparison && earlier) process.stdout.write('\n' + comparisonTable(comparison, earlier.label) + '\n');
     });
 }
