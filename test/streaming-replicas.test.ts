@@ -114,7 +114,7 @@ describe('an acquisition one replica cannot keep up with', () => {
     expect(report.nodes.slow.replicas!.peak).toBeGreaterThanOrEqual(2);
     // the replicas catch up: the stream ends close to when its last frame was due, well before one replica alone
     expect(report.wallMs).toBeLessThan(alone.wallMs * 0.75);
-    expect(report.wallMs / 1000).toBeLessThan(due * 1.35);
+    expect(report.wallMs / 1000).toBeLessThan(due * 1.5);
     expect(report.lag!.peakBehindFrames).toBeLessThanOrEqual(3 + report.nodes.slow.replicas!.peak + 1);
   });
 });

@@ -14,7 +14,7 @@ export interface NodeLag {
 }
 
 export interface LagSnapshot {
-  /** frames the sources emitted in this run */
+  /** frames the sources emitted in this run (the longest of their streams: zipped streams are not added up) */
   acquired: number;
   /** frames every terminal node has finished */
   finished: number;
@@ -113,10 +113,10 @@ export class LagTracker {
       const span = Math.min(WINDOW_MS, now - (track.startedAt ?? now));
       nodes[id] = {
         waiting: Math.max(0, ...queues.map((q) => q.length)),
-        fps: span > 0 ? (track.finishedAt.length / span) * 1000 : 0,
+        fps: span > 0 ? (track.finishedAt.filter((t) => t >= now - WINDOW_MS).length / span) * 1000 : 0,
         oldestSeconds: Number.isFinite(earliest) ? (now - earliest) / 1000 : 0,
       };
-      if (track.source) acquired += track.finished;
+      if (track.source) acquired = Math.max(acquired, track.finished);
       if (track.terminal && !track.source) finished = Math.min(finished, track.finished);
       oldest = Math.min(oldest, earliest);
     }
@@ -125,14 +125,14 @@ export class LagTracker {
   }
 }
 
-/** The alert lines a snapshot calls for (empty when within the thresholds). */
-export function lagAlerts(snapshot: LagSnapshot, alerts: LagAlerts | undefined): string[] {
-  const lines: string[] = [];
+/** The alerts a snapshot calls for (empty when within the thresholds); `kind` stays the same while one lasts. */
+export function lagAlerts(snapshot: LagSnapshot, alerts: LagAlerts | undefined): { kind: keyof LagAlerts; message: string }[] {
+  const raised: { kind: keyof LagAlerts; message: string }[] = [];
   if (alerts?.lagSeconds !== undefined && snapshot.behindSeconds > alerts.lagSeconds) {
-    lines.push(`processing is ${snapshot.behindSeconds.toFixed(1)} s behind acquisition (alert above ${alerts.lagSeconds} s)`);
+    raised.push({ kind: 'lagSeconds', message: `processing is ${snapshot.behindSeconds.toFixed(1)} s behind acquisition (alert above ${alerts.lagSeconds} s)` });
   }
   if (alerts?.lagFrames !== undefined && snapshot.behindFrames > alerts.lagFrames) {
-    lines.push(`${snapshot.behindFrames} acquired frames are not finished (alert above ${alerts.lagFrames})`);
+    raised.push({ kind: 'lagFrames', message: `${snapshot.behindFrames} acquired frames are not finished (alert above ${alerts.lagFrames})` });
   }
-  return lines;
+  return raised;
 }

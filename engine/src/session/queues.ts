@@ -32,7 +32,7 @@ export function ringCapacity(pipeline: ResolvedPipeline, node: string, port: str
     const replicas = pipeline.document.nodes.find((n) => n.id === consumer.node)?.replicas;
     const extra = replicas ? Math.max(replicas.min, replicas.max ?? 0) - 1 : 0;
     if (kept === undefined) blocking = Math.max(blocking, (queue?.size ?? ringSize) + extra);
-    else dropping += kept + 1;
+    else dropping += kept + 1 + extra;
   }
   return blocking + dropping;
 }

@@ -51,10 +51,19 @@ export interface ReplicatedNode {
   work(unit: Unit, item: HeldFrame, index: number, turn: () => Promise<void>): Promise<void>;
   /** the input frame is done with (processed, or the run failed) */
   release(item: HeldFrame): void;
+  /** a replica failed: the run fails at once (its other calls are cancelled), before the siblings have settled */
+  fail(error: unknown): void;
 }
 
 export async function runReplicated(node: ReplicatedNode): Promise<number> {
   const started = performance.now();
+  // a failing replica stops its siblings (waiting for frames or their turn) at once
+  const local = new AbortController();
+  const stop = (reason: unknown) => {
+    local.abort(reason);
+    node.fail(reason);
+  };
+  const signal = AbortSignal.any([node.signal, local.signal]);
   const max = node.config.max ?? node.config.min;
   const threshold = node.config.threshold ?? DEFAULT_THRESHOLD;
   let taken = 0;
@@ -67,10 +76,10 @@ export async function runReplicated(node: ReplicatedNode): Promise<number> {
   };
   const turnOf = (index: number) => async () => {
     if (published === index) return;
-    const aborted = whenAborted(node.signal, 'aborted' as const);
+    const aborted = whenAborted(signal, 'aborted' as const);
     try {
       const outcome = await Promise.race([new Promise<void>((resolve) => turns.set(index, resolve)), aborted.promise]);
-      if (outcome === 'aborted') throw node.signal.reason;
+      if (outcome === 'aborted') throw signal.reason;
     } finally {
       aborted.cancel();
     }
@@ -86,9 +95,9 @@ export async function runReplicated(node: ReplicatedNode): Promise<number> {
       const idle = removable ? AbortSignal.timeout(IDLE_MS) : undefined;
       let item: HeldFrame | undefined;
       try {
-        item = await node.inbox.take(idle ? AbortSignal.any([node.signal, idle]) : node.signal);
+        item = await node.inbox.take(idle ? AbortSignal.any([signal, idle]) : signal);
       } catch (error) {
-        if (node.signal.aborted || !idle?.aborted) throw error;
+        if (signal.aborted || !idle?.aborted) throw error;
         if (active <= node.config.min) continue;
         active--;
         change(`idle for ${IDLE_MS / 1000} s`);
@@ -113,17 +122,23 @@ export async function runReplicated(node: ReplicatedNode): Promise<number> {
     }
   }
 
-  const loops = new Set<Promise<void>>(node.units.map((unit, r) => serve(unit, r >= node.config.min)));
+  const loops = new Set<Promise<void>>();
+  // the first failure stops the siblings at once (they may be waiting for a frame or their turn)
+  const track = (loop: Promise<void>) => {
+    loop.catch(stop);
+    loops.add(loop);
+  };
+  node.units.forEach((unit, r) => track(serve(unit, r >= node.config.min)));
   let finished = false;
   // scaling up: while the queue stays deep, a replica per `threshold` frames waiting (at least one), up to max,
   // started together (a process takes a while to start: one at a time would lag behind a fast acquisition)
   let deep = 0;
   let starting = 0;
   const scaler =
-    max > active
+    max > node.config.min
       ? setInterval(() => {
           deep = node.inbox.waiting >= threshold ? deep + 1 : 0;
-          if (deep < 2 || starting || active >= max || node.signal.aborted) return;
+          if (deep < 2 || starting || active >= max || signal.aborted) return;
           const depth = node.inbox.waiting;
           const more = Math.min(max - active, Math.max(1, Math.floor(depth / threshold)));
           starting = more;
@@ -135,7 +150,7 @@ export async function runReplicated(node: ReplicatedNode): Promise<number> {
                 active++;
                 peak = Math.max(peak, active);
                 change(`${depth} frames waiting (threshold ${threshold})`);
-                loops.add(serve(unit, true));
+                track(serve(unit, true));
               })
               .catch(() => undefined) // a replica that cannot start leaves the others to do the work
               .finally(() => {
@@ -146,11 +161,16 @@ export async function runReplicated(node: ReplicatedNode): Promise<number> {
         }, SCALE_CHECK_MS)
       : undefined;
   try {
-    // replicas may be added while the others work: wait until no loop is left running
+    // Replicas may be added while the others work: wait until every loop, added ones included, has settled,
+    // so that no call is still in flight when the run's slots are reset. The first failure ends the others
+    // (their calls are cancelled through the run's signal, which the caller aborts on this rejection).
+    let failure: { error: unknown } | undefined;
     for (let seen = 0; seen < loops.size; ) {
       seen = loops.size;
-      await Promise.all(loops);
+      const failed = (await Promise.allSettled([...loops])).find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      failure ??= failed && { error: failed.reason };
     }
+    if (failure) throw failure.error;
   } finally {
     finished = true;
     if (scaler) clearInterval(scaler);

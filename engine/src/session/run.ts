@@ -122,7 +122,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
   // upstream): a frame they dropped is finished too
   const sampling = sampledNodes(pipeline);
   for (const id of pipeline.order) if ([...(pipeline.inputs.get(id)?.values() ?? [])].some((from) => sampling.has(from.node))) sampling.add(id);
-  const terminal = new Set(plan.execute.filter((id) => !sampling.has(id) && Object.keys(pipeline.specs.get(id)!.outputs).every((port) => consumersOf(id, port).length === 0)));
+  const terminal = new Set(
+    plan.execute.filter((id) => !sampling.has(id) && Object.keys(pipeline.specs.get(id)!.outputs).every((port) => consumersOf(id, port).every((c) => sampling.has(c.node)))),
+  );
   const lag = new LagTracker(new Map(plan.execute.map((id) => [id, [...(pipeline.inputs.get(id)?.keys() ?? [])]])), terminal);
   ctx.onLag?.(lag);
   const inboxes = new Map<string, Inbox<HeldFrame>>();
@@ -161,6 +163,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         lag.processed(id, item.acquiredAt, performance.now());
       },
       release: (item) => item.ring.release(item.slot),
+      fail,
     });
     nodes[id].replicas = { peak, changes };
   }
@@ -400,7 +403,9 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
           }
           if (stop || fresh === 0) break;
           const taken = wired.filter((p) => current.has(p) && !current.get(p)!.pinned);
-          const acquiredAt = Math.min(...wired.filter((p) => current.has(p)).map((p) => current.get(p)!.held.acquiredAt));
+          // a reference frame reused against a stream was acquired at its start: the stream's own frames date the call
+          const dating = taken.length ? taken : wired.filter((p) => current.has(p));
+          const acquiredAt = Math.min(...dating.map((p) => current.get(p)!.held.acquiredAt));
           lag.started(id, taken, acquiredAt, performance.now());
           await processAll(first, Object.fromEntries(wired.filter((p) => current.has(p)).map((p) => [p, current.get(p)!.held.ref])), acquiredAt);
           lag.processed(id, acquiredAt, performance.now());

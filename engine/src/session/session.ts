@@ -142,7 +142,7 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
-    this.pool = new SlotPool(paths.dir, (node, port) => ringCapacity(pipeline, node, port, options.ringSize), { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
+    this.pool = new SlotPool(paths.dir, (key, port) => ringCapacity(pipeline, nodeOfKey(key), port, options.ringSize), { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
     this.cache = new ResultCache(options.cacheBytes);
     this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes, request.slot));
   }
@@ -350,14 +350,13 @@ export class Session extends EventEmitter<SessionEvents> {
       peak.behindFrames = Math.max(peak.behindFrames, snapshot.behindFrames);
       peak.behindSeconds = Math.max(peak.behindSeconds, snapshot.behindSeconds);
       this.emit('lag', snapshot);
-      const lines = lagAlerts(snapshot, this.pipeline.document.alerts);
-      const kinds = new Set(lines.map((line) => line.split(' ')[0]));
-      for (const line of lines) {
-        if (alerting.has(line.split(' ')[0])) continue;
-        raised.push(line);
-        this.emit('alert', { message: line });
+      const alerts = lagAlerts(snapshot, this.pipeline.document.alerts);
+      for (const { kind, message } of alerts) {
+        if (alerting.has(kind)) continue;
+        raised.push(message);
+        this.emit('alert', { message });
       }
-      alerting = kinds;
+      alerting = new Set(alerts.map((a) => a.kind));
     };
     const timer = setInterval(sample, LAG_INTERVAL_MS);
     try {

@@ -54,8 +54,9 @@ export async function* watchFolder<T>(options: WatchOptions<T>): AsyncGenerator<
   let lastChange = now();
   for (;;) {
     const checkedAt = now();
-    const listing = await listMatchingFiles(folder, isData);
+    // the marker first: a file written just before it is then in this listing, never missed
     const marker = doneMarker !== undefined && (await stampOf(join(folder, doneMarker))) !== undefined;
+    const listing = await listMatchingFiles(folder, isData);
     let changed = false;
     for (const [name, stamp] of listing) {
       const known = watching.get(name);
