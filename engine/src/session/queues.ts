@@ -2,7 +2,7 @@
 // the producer wait; `drop-oldest` keeps at most `size` waiting frames and drops the oldest; `latest` keeps
 // only the newest (drop-oldest with size 1). A display or monitor branch on a dropping edge samples a stream
 // without ever slowing the branch that processes every frame. Pure functions over the resolved pipeline.
-import { portKey, type EdgeQueue, type ResolvedPipeline } from '../validate/pipeline.js';
+import { mostReplicas, portKey, type EdgeQueue, type ResolvedPipeline } from '../validate/pipeline.js';
 
 /** Frames a dropping queue keeps waiting, or undefined for a blocking one (it keeps them all). */
 export function keptFrames(queue: EdgeQueue | undefined): number | undefined {
@@ -29,8 +29,7 @@ export function ringCapacity(pipeline: ResolvedPipeline, node: string, port: str
   for (const consumer of pipeline.consumers.get(portKey(node, port)) ?? []) {
     const queue = pipeline.queues.get(portKey(consumer.node, consumer.port));
     const kept = keptFrames(queue);
-    const replicas = pipeline.document.nodes.find((n) => n.id === consumer.node)?.replicas;
-    const extra = replicas ? Math.max(replicas.min, replicas.max ?? 0) - 1 : 0;
+    const extra = mostReplicas(pipeline.document.nodes.find((n) => n.id === consumer.node)?.replicas) - 1;
     if (kept === undefined) blocking = Math.max(blocking, (queue?.size ?? ringSize) + extra);
     else dropping += kept + 1 + extra;
   }

@@ -6,7 +6,7 @@ import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { call, frameMismatch, METHODS, type Frame, type OperatorErrorData, type ProcessResult, type SlotGrant, type SlotRef } from '@emflow/sdk';
 import type { RunPlan } from '../plan.js';
 import { describeExit } from '../runtime/runtime.js';
-import { portKey, type ResolvedPipeline } from '../validate/pipeline.js';
+import { mostReplicas, portKey, type ResolvedPipeline } from '../validate/pipeline.js';
 import type { HeldFrame, ResultCache } from './cache.js';
 import { RunError } from './errors.js';
 import { timeout, whenAborted } from './waits.js';
@@ -140,7 +140,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
     }
   }
   const replicasOf = (id: string) => pipeline.document.nodes.find((n) => n.id === id)?.replicas;
-  const replicated = new Set(plan.execute.filter((id) => { const r = replicasOf(id); return r !== undefined && Math.max(r.min, r.max ?? 0) > 1; }));
+  const replicated = new Set(plan.execute.filter((id) => mostReplicas(replicasOf(id)) > 1));
 
   /** Run a replicated node: its replicas share the input queue of `port` and publish in input order. */
   async function replicate(id: string, port: string, work: (unit: Unit, item: HeldFrame, index: number, turn: () => Promise<void>) => Promise<void>): Promise<void> {

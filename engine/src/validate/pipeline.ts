@@ -20,6 +20,9 @@ export interface Replicas {
   threshold?: number;
 }
 
+/** The most operator processes a node may run at once (1 for a node without replicas). */
+export const mostReplicas = (replicas: Replicas | undefined) => (replicas ? Math.max(replicas.min, replicas.max ?? replicas.min) : 1);
+
 export interface PipelineNode {
   id: string;
   operator: string;
@@ -238,7 +241,7 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
       problems.push({ pointer: pointer('nodes', i, 'replicas', 'max'), message: `max (${replicas.max}) must be at least min (${replicas.min})` });
     }
     const wired = inputs.get(node.id)?.size ?? 0;
-    if (Math.max(replicas.min, replicas.max ?? 0) > 1 && wired !== 1) {
+    if (mostReplicas(replicas) > 1 && wired !== 1) {
       const why = wired === 0 ? 'a source has no input frames to share among replicas' : `replicas share one input stream; node ${quote(node.id)} has ${wired} connected inputs`;
       problems.push({ pointer: pointer('nodes', i, 'replicas'), message: why });
     }
