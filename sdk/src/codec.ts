@@ -3,31 +3,26 @@
 // An N-D array is one record batch of one row: a FixedSizeList<primitive> column with the canonical
 // `arrow.fixed_shape_tensor` extension metadata. Its values are written where the writer already put them
 // (a slot view from `alloc`) and the Arrow header is placed directly in front, so no pixel is copied.
-import {
-  Field,
-  FixedSizeList,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Utf8,
-  makeData,
-  tableFromIPC,
-  tableToIPC,
-  vectorFromArray,
-  type Data,
-  type DataType,
-} from 'apache-arrow';
-import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { arrowTypeOf, bytesPerElement, dtypeOfArrow, viewTyped, type DType } from './dtype.js';
+import type { Data, Struct, Table } from 'apache-arrow';
+import { arrow } from './arrow.js';
+import { bytesPerElement, dtypeOfArrow, viewTyped, type DType } from './dtype.js';
 import { JsonFrame, NDArray, TableFrame, type Frame, type FrameMeta } from './frames.js';
+import {
+  checkStream,
+  END_OF_STREAM as EOS,
+  jsonFrameStream,
+  KIND_KEY,
+  META_KEY,
+  readJsonFrame,
+  readTensorHeader,
+  tensorBatchMessage,
+  tensorSchemaMessage,
+  TENSOR_EXTENSION,
+} from './arrow-messages.js';
 
-export const TENSOR_EXTENSION = 'arrow.fixed_shape_tensor';
-export const KIND_KEY = 'emflow.kind';
-export const META_KEY = 'emflow.meta';
+export { KIND_KEY, META_KEY, TENSOR_EXTENSION };
 /** Where `alloc` puts the values of an array in a slot: room in front for the Arrow header. */
 export const TENSOR_BODY_OFFSET = 65536;
-const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
 export class FrameError extends Error {
   override name = 'FrameError';
@@ -53,39 +48,10 @@ function schemaMetadata(kind: Frame['kind'], meta: FrameMeta): Map<string, strin
   ]);
 }
 
-function tensorSchema(array: NDArray): Schema {
-  const itemType = arrowTypeOf(array.dtype);
-  const listType = new FixedSizeList(array.size, new Field('item', itemType, false));
-  const extension = new Map([
-    ['ARROW:extension:name', TENSOR_EXTENSION],
-    ['ARROW:extension:metadata', JSON.stringify({ shape: array.shape })],
-  ]);
-  return new Schema([new Field('data', listType, false, extension)], schemaMetadata('ndarray', array.meta));
-}
-
-function singleBatch(schema: Schema, children: Data[]): RecordBatch {
-  const struct = makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children });
-  return new RecordBatch(schema, struct);
-}
-
-/** One IPC message: continuation marker, padded flatbuffer length, flatbuffer, padding to 8 bytes. */
-function framedMessage(message: Message): Uint8Array {
-  const flatbuffer = Message.encode(message);
-  const size = align(flatbuffer.byteLength + 8, 8);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, -1, true);
-  view.setInt32(4, size - 8, true);
-  out.set(flatbuffer, 8);
-  return out;
-}
-
 /** The two IPC messages in front of an array's values (schema and record batch header), and the padded body length. */
 function arrayHeader(array: NDArray): { schemaBytes: Uint8Array; batchBytes: Uint8Array; bodyLength: number } {
   const bodyLength = align(array.data.byteLength, 8);
-  const regions = [new BufferRegion(0, 0), new BufferRegion(0, 0), new BufferRegion(0, bodyLength)];
-  const header = new RecordBatchHeader(1, [new FieldNode(1, 0), new FieldNode(array.size, 0)], regions, null);
-  return { schemaBytes: framedMessage(Message.from(tensorSchema(array))), batchBytes: framedMessage(Message.from(header, bodyLength)), bodyLength };
+  return { schemaBytes: tensorSchemaMessage(array.dtype, array.shape, JSON.stringify(array.meta)), batchBytes: tensorBatchMessage(array.size, bodyLength), bodyLength };
 }
 
 /** Bytes an array frame needs when its values are copied behind the header (large metadata may not fit in front of `alloc`'s values). */
@@ -124,16 +90,23 @@ function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefi
   return { offset: start, length: end - start };
 }
 
-function tableOfFrame(frame: TableFrame | JsonFrame): Table {
-  if (frame.kind === 'json') {
-    const text = JSON.stringify(frame.value);
-    if (text === undefined) throw new FrameError('json frame: value is not JSON-serialisable');
-    const schema = new Schema([new Field('value', new Utf8(), false)], schemaMetadata('json', frame.meta));
-    return new Table(singleBatch(schema, [vectorFromArray([text], new Utf8()).data[0]]));
-  }
+/** A table frame's table with the frame's metadata in its schema, ready for apache-arrow's IPC writer. */
+function tableOfFrame(frame: TableFrame): Table {
+  const { RecordBatch, Schema, Table } = arrow();
   const merged = new Map([...frame.table.schema.metadata, ...schemaMetadata('table', frame.meta)]);
   const schema = new Schema(frame.table.schema.fields, merged);
   return new Table(schema, frame.table.batches.map((b) => new RecordBatch(schema, withSeparateBuffers(b.data))));
+}
+
+function jsonStream(frame: JsonFrame): Uint8Array {
+  const text = JSON.stringify(frame.value);
+  if (text === undefined) throw new FrameError('json frame: value is not JSON-serialisable');
+  return jsonFrameStream(text, JSON.stringify(frame.meta));
+}
+
+/** The whole stream of a table or JSON frame. */
+function streamOf(frame: TableFrame | JsonFrame): Uint8Array {
+  return frame.kind === 'json' ? jsonStream(frame) : arrow().tableToIPC(tableOfFrame(frame), 'stream');
 }
 
 type Buffers = [Uint8Array | Int32Array | undefined, ArrayBufferView | undefined, Uint8Array | undefined, Int8Array | undefined];
@@ -164,7 +137,7 @@ function withSeparateBuffers(batch: Data<Struct>): Data<Struct> {
 /** Encode any frame into `target`; undefined when it does not fit. */
 export function encodeFrameInto(frame: Frame, target: Uint8Array): Placement | undefined {
   if (frame.kind === 'ndarray') return encodeArrayInto(frame, target);
-  const bytes = tableToIPC(tableOfFrame(frame), 'stream');
+  const bytes = streamOf(frame);
   if (bytes.byteLength > target.byteLength) return undefined;
   target.set(bytes, 0);
   return { offset: 0, length: bytes.byteLength };
@@ -180,11 +153,11 @@ export function encodeFrame(frame: Frame): Uint8Array {
 
 /** Bytes needed to encode this frame (exact for tables and JSON, with header room for arrays). */
 export function encodedSizeOf(frame: Frame): number {
-  return frame.kind === 'ndarray' ? arrayEncodedSize(frame) : tableToIPC(tableOfFrame(frame), 'stream').byteLength;
+  return frame.kind === 'ndarray' ? arrayEncodedSize(frame) : streamOf(frame).byteLength;
 }
 
-function parseMeta(schema: Schema): FrameMeta {
-  const text = schema.metadata.get(META_KEY);
+function parseMeta(metadata: Map<string, string>): FrameMeta {
+  const text = metadata.get(META_KEY);
   if (text === undefined) return {};
   try {
     const meta: unknown = JSON.parse(text);
@@ -195,86 +168,72 @@ function parseMeta(schema: Schema): FrameMeta {
   throw new FrameError(`schema metadata ${META_KEY} is not a JSON object`);
 }
 
-/** An N-D array from a tensor field and its values buffer (a view: no copy). */
-function arrayOf(field: Field, rows: number, values: { type: DataType; buffer: ArrayBufferLike; byteOffset: number; length: number }, meta: FrameMeta): NDArray {
-  if (!(field.type instanceof FixedSizeList)) throw new FrameError(`array frame: column "${field.name}" is ${field.type}, expected FixedSizeList`);
+/** An N-D array from a tensor column's extension metadata and its values buffer (a view: no copy). */
+function arrayOf(extensionMetadata: string, rows: number, dtype: DType, values: { buffer: ArrayBufferLike; byteOffset: number; length: number }, meta: FrameMeta): NDArray {
   let shape: unknown;
   try {
-    shape = (JSON.parse(field.metadata.get('ARROW:extension:metadata') ?? '{}') as { shape?: unknown }).shape;
+    shape = (JSON.parse(extensionMetadata) as { shape?: unknown }).shape;
   } catch {
     throw new FrameError('array frame: ARROW:extension:metadata is not JSON');
   }
   if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new FrameError('array frame: extension metadata has no valid "shape"');
   if (rows !== 1) throw new FrameError(`array frame: expected 1 row, got ${rows}`);
-  const dtype = dtypeOfArrow(values.type);
-  if (!dtype) throw new FrameError(`array frame: element type ${values.type} is not supported`);
   const size = shape.reduce((a: number, b: number) => a * b, 1);
   if (size !== values.length) throw new FrameError(`array frame: shape [${shape.join(', ')}] has ${size} elements, the list holds ${values.length}`);
   return new NDArray(viewTyped(dtype, values.buffer, values.byteOffset, size), shape, meta, dtype);
 }
 
-/** One IPC message at `at`: its decoded metadata and where its body starts. */
-function readMessage(bytes: Uint8Array, at: number): { message: Message; end: number } | undefined {
-  if (at + 8 > bytes.byteLength) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
-  if (view.getInt32(0, true) !== -1) return undefined;
-  const length = view.getInt32(4, true);
-  if (length <= 0 || at + 8 + length > bytes.byteLength) return undefined;
-  return { message: Message.decode(bytes.subarray(at + 8, at + 8 + length)), end: at + 8 + length };
-}
-
 /**
- * The common case read without building Arrow vectors: a tensor stream whose first two messages are the
- * schema and an uncompressed record batch. Anything else returns undefined and goes through tableFromIPC.
+ * The common case read without apache-arrow: a tensor stream whose first two messages are the schema and an
+ * uncompressed record batch. Anything else returns undefined and goes through tableFromIPC.
  */
 function decodeTensorDirect(bytes: Uint8Array): NDArray | undefined {
-  const first = readMessage(bytes, 0);
-  if (!first?.message.isSchema()) return undefined;
-  const schema = first.message.header() as Schema;
-  const field = schema.fields[0];
-  if (schema.fields.length !== 1 || field.metadata.get('ARROW:extension:name') !== TENSOR_EXTENSION || !(field.type instanceof FixedSizeList)) return undefined;
-  const second = readMessage(bytes, first.end);
-  if (!second?.message.isRecordBatch()) return undefined;
-  const batch = second.message.header() as RecordBatchHeader;
-  const region = batch.buffers[2];
-  const child = batch.nodes[1];
-  if (batch.compression || !region || !child || batch.nodes[0].nullCount || child.nullCount) return undefined;
-  const dtype = dtypeOfArrow(field.type.children[0].type);
-  const byteOffset = bytes.byteOffset + second.end + region.offset;
-  if (!dtype || byteOffset % bytesPerElement(dtype) || second.end + region.offset + child.length * bytesPerElement(dtype) > bytes.byteLength) return undefined;
-  return arrayOf(field, batch.length, { type: field.type.children[0].type, buffer: bytes.buffer, byteOffset, length: child.length }, parseMeta(schema));
+  const header = readTensorHeader(bytes);
+  if (!header) return undefined;
+  const { dtype, extensionMetadata, metadata, rows, size, valuesAt } = header;
+  return arrayOf(extensionMetadata, rows, dtype, { buffer: bytes.buffer, byteOffset: bytes.byteOffset + valuesAt, length: size }, parseMeta(metadata));
+}
+
+function jsonValue(text: string, meta: FrameMeta): JsonFrame {
+  try {
+    return new JsonFrame(JSON.parse(text), meta);
+  } catch {
+    throw new FrameError('json frame: value is not valid JSON');
+  }
 }
 
 /** Decode Arrow IPC stream bytes into a frame. Array values are views into `bytes` when it is 8-byte aligned. */
 export function decodeFrame(bytes: Uint8Array): Frame {
   const direct = decodeTensorDirect(bytes);
   if (direct) return direct;
+  const json = readJsonFrame(bytes);
+  if (json && json.metadata.get(KIND_KEY) === 'json') return jsonValue(json.text, parseMeta(json.metadata));
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    checkStream(bytes);
+    table = arrow().tableFromIPC(bytes);
   } catch (error) {
     throw new FrameError(`not an Arrow IPC stream: ${(error as Error).message}`);
   }
   if (table.schema.fields.length === 0) throw new FrameError('Arrow stream has no schema fields');
-  const meta = parseMeta(table.schema);
+  const meta = parseMeta(table.schema.metadata);
   const kind = table.schema.metadata.get(KIND_KEY);
   const tensor = table.schema.fields[0].metadata.get('ARROW:extension:name') === TENSOR_EXTENSION;
   if (kind === 'ndarray' || (kind === undefined && tensor)) {
     if (table.batches.length !== 1) throw new FrameError(`array frame: expected 1 batch, got ${table.batches.length}`);
+    const field = table.schema.fields[0];
+    if (!(field.type instanceof arrow().FixedSizeList)) throw new FrameError(`array frame: column "${field.name}" is ${field.type}, expected FixedSizeList`);
     const values = table.batches[0].data.children[0].children[0];
     const view = values.values as ArrayBufferView;
     const dtype = dtypeOfArrow(values.type);
-    const itemBytes = dtype ? bytesPerElement(dtype) : 1;
-    return arrayOf(table.schema.fields[0], table.numRows, { type: values.type, buffer: view.buffer, byteOffset: view.byteOffset + values.offset * itemBytes, length: values.length }, meta);
+    if (!dtype) throw new FrameError(`array frame: element type ${values.type} is not supported`);
+    const extensionMetadata = field.metadata.get('ARROW:extension:metadata') ?? '{}';
+    return arrayOf(extensionMetadata, table.numRows, dtype, { buffer: view.buffer, byteOffset: view.byteOffset + values.offset * bytesPerElement(dtype), length: values.length }, meta);
   }
   if (kind === 'json') {
     const text: unknown = table.numRows === 1 ? table.getChildAt(0)?.get(0) : undefined;
     if (typeof text !== 'string') throw new FrameError('json frame: expected one Utf8 row');
-    try {
-      return new JsonFrame(JSON.parse(text), meta);
-    } catch {
-      throw new FrameError('json frame: value is not valid JSON');
-    }
+    return jsonValue(text, meta);
   }
   if (kind === 'table' || kind === undefined) return new TableFrame(table, meta);
   throw new FrameError(`unknown frame kind "${kind}"`);

@@ -1,5 +1,6 @@
 // Element types of N-D arrays, with their typed-array constructors and Arrow types, in one table.
-import { DataType, Float16, Float32, Float64, Int8, Int16, Int32, Uint8, Uint16, Uint32 } from 'apache-arrow';
+import type { DataType } from 'apache-arrow';
+import { arrow } from './arrow.js';
 
 export const DTYPES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float16', 'float32', 'float64'] as const;
 export type DType = (typeof DTYPES)[number];
@@ -17,21 +18,22 @@ export type TypedArray =
 interface DTypeInfo {
   /** float16 travels as raw IEEE half bits in a Uint16Array (no Float16Array on Node 20). */
   array: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
+  /** the Arrow type, of apache-arrow (loaded when first asked for) */
   arrow: () => DataType;
   /** NumPy's type string, for .npy files and PROTOCOL.md readers. */
   numpy: string;
 }
 
 const INFO: Record<DType, DTypeInfo> = {
-  int8: { array: Int8Array, arrow: () => new Int8(), numpy: '|i1' },
-  uint8: { array: Uint8Array, arrow: () => new Uint8(), numpy: '|u1' },
-  int16: { array: Int16Array, arrow: () => new Int16(), numpy: '<i2' },
-  uint16: { array: Uint16Array, arrow: () => new Uint16(), numpy: '<u2' },
-  int32: { array: Int32Array, arrow: () => new Int32(), numpy: '<i4' },
-  uint32: { array: Uint32Array, arrow: () => new Uint32(), numpy: '<u4' },
-  float16: { array: Uint16Array, arrow: () => new Float16(), numpy: '<f2' },
-  float32: { array: Float32Array, arrow: () => new Float32(), numpy: '<f4' },
-  float64: { array: Float64Array, arrow: () => new Float64(), numpy: '<f8' },
+  int8: { array: Int8Array, arrow: () => new (arrow().Int8)(), numpy: '|i1' },
+  uint8: { array: Uint8Array, arrow: () => new (arrow().Uint8)(), numpy: '|u1' },
+  int16: { array: Int16Array, arrow: () => new (arrow().Int16)(), numpy: '<i2' },
+  uint16: { array: Uint16Array, arrow: () => new (arrow().Uint16)(), numpy: '<u2' },
+  int32: { array: Int32Array, arrow: () => new (arrow().Int32)(), numpy: '<i4' },
+  uint32: { array: Uint32Array, arrow: () => new (arrow().Uint32)(), numpy: '<u4' },
+  float16: { array: Uint16Array, arrow: () => new (arrow().Float16)(), numpy: '<f2' },
+  float32: { array: Float32Array, arrow: () => new (arrow().Float32)(), numpy: '<f4' },
+  float64: { array: Float64Array, arrow: () => new (arrow().Float64)(), numpy: '<f8' },
 };
 
 export function isDType(value: unknown): value is DType {

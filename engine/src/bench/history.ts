@@ -18,8 +18,12 @@ export function figuresOf(report: BenchReport): Figure[] {
   const figures: Figure[] = [
     { name: 'hand-off / memcpy', value: report.handoff.ratioToMemcpy, better: 'lower' },
     { name: 'hand-off / file passing', value: report.handoff.ratioToFilePassing, better: 'lower' },
+    { name: 'hand-off largest / smallest frame', value: report.handoff.growth?.ratio, better: 'lower' },
     { name: 'tiny round trip (µs)', value: report.roundTrip.medianUs, better: 'lower' },
+    { name: 'tiny round trip p99 (µs)', value: report.roundTrip.p99Us, better: 'lower' },
     { name: 'chain pipelined / single process', value: report.chain.ratio, better: 'higher' },
+    { name: 'balanced chain pipelined / single process', value: report.chain.balanced?.ratio, better: 'higher' },
+    { name: 'process cold start parallel / sequential', value: report.coldStart?.ratio, better: 'lower' },
     { name: 'streaming: 4 replicas / 1', value: report.streaming.ratio, better: 'higher' },
   ];
   if (!('skipped' in report.python)) {
@@ -31,8 +35,10 @@ export function figuresOf(report: BenchReport): Figure[] {
     if (!c) continue;
     figures.push({ name: `${kind} cold start parallel / sequential`, value: c.coldStart.ratio, better: 'lower' });
     figures.push({ name: `${kind} hand-off / process hand-off`, value: c.handoff.ratio, better: 'lower' });
+    figures.push({ name: `${kind} tiny round trip (µs)`, value: c.roundTrip?.medianUs, better: 'lower' });
   }
-  return figures;
+  // reports of earlier versions lack some figures
+  return figures.filter((f) => typeof f.value === 'number');
 }
 
 export interface HistoryEntry {

@@ -2,8 +2,7 @@
 // process them, and hands the output slots to its consumers. Nodes run concurrently, so independent branches
 // proceed in parallel and a stream is pipelined through the graph, bounded by the slot rings.
 import { setMaxListeners } from 'node:events';
-import { JSONRPCErrorException } from 'json-rpc-2.0';
-import { call, frameMismatch, METHODS, type Frame, type OperatorErrorData, type ProcessResult, type SlotGrant, type SlotRef } from '@emflow/sdk';
+import { call, frameMismatch, METHODS, percentiles, RpcError, type Frame, type OperatorErrorData, type ProcessResult, type SlotGrant, type SlotRef } from '@emflow/sdk';
 import type { RunPlan } from '../plan.js';
 import { describeExit } from '../runtime/runtime.js';
 import { mostReplicas, portKey, type ResolvedPipeline } from '../validate/pipeline.js';
@@ -28,6 +27,8 @@ export interface NodeReport {
   ms: number;
   /** median duration of one call */
   medianMs: number;
+  /** 99th percentile of the durations of its calls (numpy's linear method), 0 when it made none */
+  p99Ms: number;
   cached: boolean;
 }
 
@@ -182,7 +183,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   const nodes = Object.create(null) as Record<string, NodeReport>;
   for (const id of pipeline.order) {
-    nodes[id] = { frames: executing.has(id) ? 0 : (cache.get(id)?.count ?? 0), ms: 0, medianMs: 0, cached: !executing.has(id) };
+    nodes[id] = { frames: executing.has(id) ? 0 : (cache.get(id)?.count ?? 0), ms: 0, medianMs: 0, p99Ms: 0, cached: !executing.has(id) };
     ctx.onState(id, executing.has(id) ? 'waiting' : 'cached', nodes[id].frames);
   }
 
@@ -200,7 +201,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
 
   /** Cancel a call in flight: the operator answers at once (SDK operators do), or it is stopped after a grace period. */
   async function cancelCall(worker: Worker, answer: Promise<unknown>): Promise<void> {
-    if (!worker.exit) worker.channel.notify(METHODS.cancel, {}, undefined);
+    if (!worker.exit) worker.channel.notify(METHODS.cancel, {});
     const grace = timeout(ctx.cancelGraceMs);
     const outcome = await Promise.race([answer.then(() => 'answered' as const, () => 'answered' as const), grace.promise]);
     grace.cancel();
@@ -234,8 +235,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       return outcome;
     } catch (error) {
       if (error instanceof RunError || error === signal.reason || error === ctx.signal.reason) throw error;
-      // An error answer from the operator (json-rpc-2.0 reports a broken connection with code 0).
-      if (error instanceof JSONRPCErrorException && error.code !== 0) {
+      // An error answer from the operator (a broken connection rejects with a plain Error).
+      if (error instanceof RpcError) {
         const data = error.data as Partial<OperatorErrorData> | undefined;
         const kind = data?.name ?? `error ${error.code}`;
         throw new RunError({ node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: worker.process.logTail() });
@@ -422,6 +423,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
         }
       }
       report.medianMs = median(durations);
+      report.p99Ms = durations.length ? percentiles(durations, [99])[0] : 0;
       const dropping = wired.filter((port) => keptFrames(pipeline.queues.get(portKey(id, port))) !== undefined);
       if (dropping.length) report.dropped = Object.fromEntries(dropping.map((port) => [port, inboxes.get(portKey(id, port))!.dropped]));
       cache.finish(id, frame, !cut);

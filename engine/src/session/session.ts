@@ -264,7 +264,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private forgetSlot(slot: string): void {
     this.mappings.drop(slot);
     for (const worker of this.workers.values()) {
-      if (!worker.exit) worker.channel.notify('release', { slots: [slot] }, undefined);
+      if (!worker.exit) worker.channel.notify('release', { slots: [slot] });
     }
   }
 

@@ -6,7 +6,7 @@
 // producer asking for more waits: that is the backpressure. A slot only pinned (kept by the cache after every
 // consumer let go) is not in flight: the ring makes new files instead, and trims the surplus once it is
 // unpinned, so the cache costs its budget and never holds back a producer.
-import { chownSync, closeSync, existsSync, fchownSync, fstatSync, ftruncateSync, mkdirSync, openSync, rmSync, statfsSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fchownSync, ftruncateSync, mkdirSync, openSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PAGE = 4096;
@@ -154,14 +154,9 @@ export class PortRing {
    * file must really have that size, within the limit it was given. Throws a message for the run's error otherwise.
    */
   adopt(slot: Slot, size: number, limit: number): void {
-    // checked on every frame: a file shrunk behind the engine's back would make its mapping fault (SIGBUS)
-    const fd = openSync(join(this.dir, slot.name), 'r');
-    let actual: number;
-    try {
-      actual = fstatSync(fd).size;
-    } finally {
-      closeSync(fd);
-    }
+    // checked on every frame: a file shrunk behind the engine's back would make its mapping fault (SIGBUS);
+    // one stat, as the mappings open the path (a replaced file is the one they would map)
+    const actual = statSync(join(this.dir, slot.name)).size;
     if (size !== actual || size < slot.size || size > limit) {
       throw new Error(`answered with size ${size} for slot ${slot.name}, which is ${actual} bytes (granted ${slot.size}, limit ${limit})`);
     }

@@ -3,8 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { JSONRPCErrorException } from 'json-rpc-2.0';
-import { call, ERRORS, METHODS, openChannel, PROTOCOL_VERSION, type AllocateParams, type Channel, type HelloParams, type HelloResult, type SlotGrant } from '@emflow/sdk';
+import { call, ERRORS, RpcError, METHODS, openChannel, PROTOCOL_VERSION, type AllocateParams, type Channel, type HelloParams, type HelloResult, type SlotGrant } from '@emflow/sdk';
 import { describeExit, type ExitInfo, type OperatorInfo, type OperatorProcess, type Runtime, type SessionPaths } from '../runtime/runtime.js';
 import { RunError } from './errors.js';
 import { timeout } from './waits.js';
@@ -42,9 +41,9 @@ export class ControlServer {
       channel.addMethod(METHODS.hello, (raw) => {
         const hello = raw as unknown as HelloParams;
         const expected = this.pending.get(hello.token);
-        if (hello.protocol !== PROTOCOL_VERSION) throw new JSONRPCErrorException(`protocol ${hello.protocol} is not supported (engine speaks ${PROTOCOL_VERSION})`, ERRORS.badHello);
-        if (!expected) throw new JSONRPCErrorException('unknown token', ERRORS.badHello);
-        if (expected.operator !== hello.operator) throw new JSONRPCErrorException(`expected operator "${expected.operator}", got "${hello.operator}"`, ERRORS.badHello);
+        if (hello.protocol !== PROTOCOL_VERSION) throw new RpcError(`protocol ${hello.protocol} is not supported (engine speaks ${PROTOCOL_VERSION})`, ERRORS.badHello);
+        if (!expected) throw new RpcError('unknown token', ERRORS.badHello);
+        if (expected.operator !== hello.operator) throw new RpcError(`expected operator "${expected.operator}", got "${hello.operator}"`, ERRORS.badHello);
         this.pending.delete(hello.token);
         node = expected.node;
         // answer hello before the session starts sending work
@@ -52,11 +51,11 @@ export class ControlServer {
         return { session: this.paths.id, node } satisfies HelloResult;
       });
       channel.addMethod(METHODS.allocate, (raw) => {
-        if (!node) throw new JSONRPCErrorException('say hello first', ERRORS.badHello);
+        if (!node) throw new RpcError('say hello first', ERRORS.badHello);
         try {
           return allocate(node, raw as unknown as AllocateParams);
         } catch (error) {
-          throw new JSONRPCErrorException((error as Error).message, ERRORS.noSlot);
+          throw new RpcError((error as Error).message, ERRORS.noSlot);
         }
       });
     });

@@ -4,12 +4,11 @@ import { truncateSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { decodeFrame, encodeFrameInto, encodedSizeOf, FrameError, slotBytesForArray, TENSOR_BODY_OFFSET } from '../codec.js';
 import { viewTyped, type DType } from '../dtype.js';
 import { NDArray, withMeta, type Frame, type FrameMeta } from '../frames.js';
 import type { OperatorDefinition, ProcessContext } from '../operator.js';
-import { call as request, openChannel, type Channel } from '../protocol/channel.js';
+import { call as request, openChannel, RpcError, type Channel } from '../protocol/channel.js';
 import {
   ERRORS,
   METHODS,
@@ -49,11 +48,11 @@ interface Call {
 const PAGE = 4096;
 const CANCELLED: ProcessResult = { outputs: {}, more: false };
 
-function operatorFailure(error: unknown): JSONRPCErrorException {
-  if (error instanceof JSONRPCErrorException) return error;
+function operatorFailure(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
   const e = error instanceof Error ? error : new Error(String(error));
   const code = e instanceof FrameError ? ERRORS.badFrame : ERRORS.operatorFailed;
-  return new JSONRPCErrorException(e.message, code, { name: e.name, stack: e.stack });
+  return new RpcError(e.message, code, { name: e.name, stack: e.stack });
 }
 
 function asIterator(value: unknown): FrameIterator | undefined {

@@ -120,3 +120,22 @@ export class BenchPaced {
     }
   }
 }
+
+@operator({
+  name: 'bench-work',
+  version: '1.0.0',
+  description: 'A stage of fixed work: copies its float32 frame and sweeps it `passes` times (x ← 0.999·x + 0.001). Equal params, equal work.',
+  inputs: { data: { type: 'ndarray' } },
+  outputs: { data: { type: 'ndarray', sameAs: 'data' } },
+  params: { passes: { type: 'integer', minimum: 0, default: 16 } },
+})
+export class BenchWork {
+  process({ data }: { data: NDArray }, { passes }: { passes: number }, ctx: ProcessContext) {
+    if (data.dtype !== 'float32') throw new TypeError(`bench-work: expected float32, got ${data.dtype}`);
+    const out = ctx.alloc('data', 'float32', data.shape);
+    const x = out.data as Float32Array;
+    x.set(data.data);
+    for (let pass = 0; pass < passes; pass++) for (let i = 0; i < x.length; i++) x[i] = 0.999 * x[i] + 0.001;
+    return { data: out };
+  }
+}

@@ -1,27 +1,36 @@
 // emflow bench
 import type { Command } from 'commander';
-import { FULL, QUICK, runBench, type BenchReport } from '../../bench/bench.js';
+import { FULL, QUICK, runBench, type BenchReport, type ColdStart, type RoundTrip } from '../../bench/bench.js';
 import type { EditorBench } from '../../bench/editor.js';
 import { appendHistory, compareFigures, currentCommit, figuresOf, historyEntry, readEarlier, type Comparison } from '../../bench/history.js';
 import { REPO_ROOT } from '../../build/images.js';
 
 const f = (n: number, digits = 2) => n.toFixed(digits);
 
+type Mark = (met: boolean) => string;
+
+const roundTripLine = (what: string, t: RoundTrip, mark: Mark) => `${what}   median ${f(t.medianUs, 1)} µs, p99 ${f(t.p99Us, 1)} µs  (${t.target}: ${mark(t.met)})`;
+
+const coldStartLine = (what: string, c: ColdStart, mark: Mark) =>
+  `cold start of ${c.operators} ${what}: parallel ${f(c.parallelMs, 0)} ms, one after another ${f(c.sequentialMs, 0)} ms, ratio ${f(c.ratio)}  (${c.target}: ${mark(c.met)})`;
+
 function table(r: BenchReport & { editor?: EditorBench }): string {
   const mark = (met: boolean) => (met ? 'met' : 'NOT met');
   return [
     `emflow bench  (${r.machine.cpus} cpus, node ${r.machine.node}; medians)`,
     ``,
-    `hand-off of a ${f(r.handoff.frameBytes / 2 ** 20, 0)} MiB float32 frame between two warm operator processes`,
-    `  shared-memory hand-off   ${f(r.handoff.handoffMs, 3)} ms`,
-    `  Buffer.copy (memcpy)     ${f(r.handoff.memcpyMs, 3)} ms   hand-off = ${f(r.handoff.ratioToMemcpy, 3)} × memcpy  (${r.handoff.target}: ${mark(r.handoff.met)})`,
-    `  file passing on tmpfs    ${f(r.handoff.filePassingMs, 3)} ms   hand-off = ${f(r.handoff.ratioToFilePassing, 4)} × file passing`,
+    `hand-off of a float32 frame between two warm operator processes (writer done → reader holds a view)`,
+    ...r.handoff.sizes.map((h) => `  ${f(h.frameBytes / 2 ** 20, 0).padStart(4)} MiB   ${f(h.handoffMs, 3)} ms   memcpy ${f(h.memcpyMs, 3)} ms   ${f(h.handoffMs / h.memcpyMs, 3)} × memcpy`),
+    `  at ${f(r.handoff.frameBytes / 2 ** 20, 0)} MiB: hand-off = ${f(r.handoff.ratioToMemcpy, 3)} × memcpy  (${r.handoff.target}: ${mark(r.handoff.met)})`,
+    `  largest over smallest: ${f(r.handoff.growth.ratio, 2)} ×  (${r.handoff.growth.target}: ${mark(r.handoff.growth.met)})`,
+    `  file passing on tmpfs ${f(r.handoff.filePassingMs, 3)} ms: hand-off = ${f(r.handoff.ratioToFilePassing, 4)} × file passing`,
     ``,
-    `tiny frame round trip through one operator   ${f(r.roundTrip.medianUs, 1)} µs  (${r.roundTrip.target}: ${mark(r.roundTrip.met)})`,
+    roundTripLine('tiny frame round trip through one operator', r.roundTrip, mark),
     ``,
-    `synthetic → scale ×3 → sink on ${r.chain.side}×${r.chain.side} float32, ${r.chain.frames} frames`,
-    `  pipelined, 5 processes   ${f(r.chain.pipelineFps)} frames/s`,
-    `  single process           ${f(r.chain.singleProcessFps)} frames/s   ratio ${f(r.chain.ratio)}  (${r.chain.target}: ${mark(r.chain.met)})`,
+    ...[r.chain.balanced, r.chain].map((c) => `${c.stages}, ${c.side}² float32, ${c.frames} frames: pipelined across processes ${f(c.pipelineFps)} frames/s, one process ${f(c.singleProcessFps)} frames/s, ratio ${f(c.ratio)}`),
+    `  balanced stages  (${r.chain.balanced.target}: ${mark(r.chain.balanced.met)})`,
+    ``,
+    coldStartLine('operator processes', r.coldStart, mark),
     ``,
     `stream of ${r.stream.frames} frames of ${f(r.stream.frameBytes / 2 ** 20, 1)} MiB into a consumer that takes 20 ms each, ring of ${r.stream.ringSize}, default result cache on`,
     `  producer ahead of its consumer   at most ${r.stream.peakAhead} frames`,
@@ -44,7 +53,8 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
         ? [
             ``,
             `${kind} runtime`,
-            `  cold start of 8 operators: parallel ${f(c.coldStart.parallelMs, 0)} ms, one after another ${f(c.coldStart.sequentialMs, 0)} ms, ratio ${f(c.coldStart.ratio)}  (${c.coldStart.target}: ${mark(c.coldStart.met)})`,
+            `  ${coldStartLine(`${kind} operators`, c.coldStart, mark)}`,
+            `  ${roundTripLine(`tiny frame round trip through one ${kind} operator`, c.roundTrip, mark)}`,
             `  warm re-run, last of 5 nodes changed (${c.warmRerun.side}²): ${f(c.warmRerun.rerunMs, 1)} ms; cold open + run ${f(c.warmRerun.coldMs, 0)} ms (${f(c.warmRerun.coldOverRerun, 1)}×)  (${c.warmRerun.target}: ${mark(c.warmRerun.met)})`,
             `  hand-off between ${kind} operators ${f(c.handoff.containersMs, 3)} ms vs processes ${f(c.handoff.processesMs, 3)} ms, ratio ${f(c.handoff.ratio)}  (${c.handoff.target}: ${mark(c.handoff.met)})`,
           ]
@@ -73,7 +83,7 @@ function comparisonTable(rows: Comparison[], label: string): string {
 export function benchCommand(program: Command): void {
   program
     .command('bench')
-    .description('measure the data plane: 64 MB hand-off, tiny-frame round trip, 4-stage chain throughput, backpressure of a stream into a slow consumer')
+    .description('measure the data plane: hand-off from 1 to 256 MiB, tiny-frame round trip, 4-stage chain throughput, cold start, backpressure of a stream into a slow consumer')
     .option('--json', 'print the report as JSON on stdout')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')

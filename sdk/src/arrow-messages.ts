@@ -1,0 +1,498 @@
+// The Arrow IPC messages of frames, written and read as FlatBuffers directly.
+//
+// Array and JSON frames: every frame is encoded once and decoded twice (by the engine and by its consumer), so
+// these messages are on the path of every hand-off; building them through apache-arrow's object model cost
+// 50-500 µs on a warm operator, this costs a few, and an operator that passes only arrays and JSON values never
+// loads apache-arrow. Anything but the layouts written here (a tensor column, or one Utf8 value; uncompressed, no
+// nulls) is left to apache-arrow's reader by returning undefined. The bytes are apache-arrow's own, call for call.
+//
+// Other frames go to apache-arrow, which trusts a flatbuffer's offsets and counts: one changed byte can make it
+// loop over billions of children. `checkStream` reads every message's structure with bounds checks first.
+import { Builder } from 'flatbuffers';
+import type { DType } from './dtype.js';
+
+export const TENSOR_EXTENSION = 'arrow.fixed_shape_tensor';
+export const KIND_KEY = 'emflow.kind';
+export const META_KEY = 'emflow.meta';
+
+const METADATA_V5 = 4;
+const HEADER_SCHEMA = 1;
+const HEADER_RECORD_BATCH = 3;
+const HEADER_DICTIONARY_BATCH = 2;
+const TYPE_INT = 2;
+const TYPE_FLOAT = 3;
+const TYPE_UTF8 = 5;
+const TYPE_FIXED_SIZE_LIST = 16;
+
+/** Arrow's description of each dtype: Int {bitWidth, signed} or FloatingPoint {precision: 0 half, 1 single, 2 double}. */
+const ARROW: Record<DType, { type: number; bits?: number; signed?: boolean; precision?: number }> = {
+  int8: { type: TYPE_INT, bits: 8, signed: true },
+  uint8: { type: TYPE_INT, bits: 8, signed: false },
+  int16: { type: TYPE_INT, bits: 16, signed: true },
+  uint16: { type: TYPE_INT, bits: 16, signed: false },
+  int32: { type: TYPE_INT, bits: 32, signed: true },
+  uint32: { type: TYPE_INT, bits: 32, signed: false },
+  float16: { type: TYPE_FLOAT, precision: 0 },
+  float32: { type: TYPE_FLOAT, precision: 1 },
+  float64: { type: TYPE_FLOAT, precision: 2 },
+};
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+
+// ---- writing: the builder calls apache-arrow's writer makes, in its order, so the bytes are the same ----
+
+function keyValues(b: Builder, pairs: [string, string][]): number {
+  const offsets = pairs.map(([key, value]) => {
+    const k = b.createString(key);
+    const v = b.createString(value);
+    b.startObject(2);
+    b.addFieldOffset(0, k, 0);
+    b.addFieldOffset(1, v, 0);
+    return b.endObject();
+  });
+  return offsetsVector(b, offsets);
+}
+
+function offsetsVector(b: Builder, offsets: number[]): number {
+  b.startVector(4, offsets.length, 4);
+  for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i]);
+  return b.endVector();
+}
+
+function field(b: Builder, name: string, typeId: number, type: number, children: number[], metadata: [string, string][]): number {
+  const childrenVector = offsetsVector(b, children);
+  const metadataVector = metadata.length ? keyValues(b, metadata) : 0;
+  const nameOffset = name ? b.createString(name) : 0;
+  b.startObject(7);
+  b.addFieldOffset(3, type, 0);
+  b.addFieldInt8(2, typeId, 0);
+  b.addFieldOffset(5, childrenVector, 0);
+  b.addFieldInt8(1, 0, 0); // not nullable
+  b.addFieldOffset(0, nameOffset, 0);
+  b.addFieldOffset(6, metadataVector, 0);
+  return b.endObject();
+}
+
+function itemType(b: Builder, dtype: DType): number {
+  const arrow = ARROW[dtype];
+  if (arrow.type === TYPE_INT) {
+    b.startObject(2);
+    b.addFieldInt32(0, arrow.bits!, 0);
+    b.addFieldInt8(1, arrow.signed ? 1 : 0, 0);
+  } else {
+    b.startObject(1);
+    b.addFieldInt16(0, arrow.precision!, 0);
+  }
+  return b.endObject();
+}
+
+/** One encapsulated message: continuation marker, padded length, the flatbuffer, zeros to 8 bytes. */
+function message(headerType: number, header: (b: Builder) => number, bodyLength: number): Uint8Array {
+  const b = new Builder(1024);
+  const headerOffset = header(b);
+  b.startObject(5);
+  b.addFieldInt16(0, METADATA_V5, 0);
+  b.addFieldOffset(2, headerOffset, 0);
+  b.addFieldInt8(1, headerType, 0);
+  b.addFieldInt64(3, BigInt(bodyLength), BigInt(0));
+  b.finish(b.endObject());
+  const flatbuffer = b.asUint8Array();
+  const out = new Uint8Array(align8(flatbuffer.byteLength + 8));
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, out.byteLength - 8, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+/** A schema message: the fields `build` adds (returning their offsets), and the schema's metadata. */
+function schemaMessage(build: (b: Builder) => number[], metadata: [string, string][]): Uint8Array {
+  return message(
+    HEADER_SCHEMA,
+    (b) => {
+      const built = build(b);
+      // apache-arrow starts the fields vector twice (once to size it); the extra alignment is part of its bytes
+      b.startVector(4, built.length, 4);
+      const fields = offsetsVector(b, built);
+      const metadataVector = keyValues(b, metadata);
+      b.startObject(4);
+      b.addFieldOffset(1, fields, 0);
+      b.addFieldOffset(2, metadataVector, 0);
+      return b.endObject();
+    },
+    0,
+  );
+}
+
+function emptyTable(b: Builder): number {
+  b.startObject(0);
+  return b.endObject();
+}
+
+/** The schema message of an array frame: one non-null FixedSizeList column with the fixed-shape tensor extension. */
+export function tensorSchemaMessage(dtype: DType, shape: readonly number[], metaJson: string): Uint8Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return schemaMessage(
+    (b) => {
+      b.startObject(1);
+      b.addFieldInt32(0, size, 0);
+      const listType = b.endObject();
+      const item = field(b, 'item', ARROW[dtype].type, itemType(b, dtype), [], []);
+      return [
+        field(b, 'data', TYPE_FIXED_SIZE_LIST, listType, [item], [
+          ['ARROW:extension:name', TENSOR_EXTENSION],
+          ['ARROW:extension:metadata', JSON.stringify({ shape })],
+        ]),
+      ];
+    },
+    [
+      [KIND_KEY, 'ndarray'],
+      [META_KEY, metaJson],
+    ],
+  );
+}
+
+function structs(b: Builder, pairs: [number, number][]): number {
+  b.startVector(16, pairs.length, 8);
+  for (let i = pairs.length - 1; i >= 0; i--) {
+    b.prep(8, 16);
+    b.writeInt64(BigInt(pairs[i][1]));
+    b.writeInt64(BigInt(pairs[i][0]));
+  }
+  return b.endVector();
+}
+
+/** A record batch message: its row count, (length, null count) per field, (offset, length) per buffer, and the body length. */
+function batchMessage(rows: number, nodes: [number, number][], buffers: [number, number][], bodyLength: number): Uint8Array {
+  return message(
+    HEADER_RECORD_BATCH,
+    (b) => {
+      const nodesVector = structs(b, nodes);
+      const buffersVector = structs(b, buffers);
+      b.startObject(5);
+      b.addFieldInt64(0, BigInt(rows), BigInt(0));
+      b.addFieldOffset(1, nodesVector, 0);
+      b.addFieldOffset(2, buffersVector, 0);
+      return b.endObject();
+    },
+    bodyLength,
+  );
+}
+
+/** The record batch message of a one-row tensor column of `size` elements, its values `bodyLength` (padded) bytes long. */
+export function tensorBatchMessage(size: number, bodyLength: number): Uint8Array {
+  return batchMessage(
+    1,
+    [
+      [1, 0],
+      [size, 0],
+    ],
+    [
+      [0, 0],
+      [0, 0],
+      [0, bodyLength],
+    ],
+    bodyLength,
+  );
+}
+
+export const END_OF_STREAM = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+const textEncoder = new TextEncoder();
+
+/** A JSON frame as a whole stream: one non-null Utf8 column `value` of one row holding `text`, and the end marker. */
+export function jsonFrameStream(text: string, metaJson: string): Uint8Array {
+  const data = textEncoder.encode(text);
+  const schema = schemaMessage(
+    (b) => [field(b, 'value', TYPE_UTF8, emptyTable(b), [], [])],
+    [
+      [KIND_KEY, 'json'],
+      [META_KEY, metaJson],
+    ],
+  );
+  const dataLength = align8(data.byteLength);
+  const batch = batchMessage(
+    1,
+    [[1, 0]],
+    [
+      [0, 0],
+      [0, 8],
+      [8, dataLength],
+    ],
+    8 + dataLength,
+  );
+  const out = new Uint8Array(schema.byteLength + batch.byteLength + 8 + dataLength + END_OF_STREAM.byteLength);
+  out.set(schema, 0);
+  out.set(batch, schema.byteLength);
+  const body = schema.byteLength + batch.byteLength;
+  new DataView(out.buffer).setInt32(body + 4, data.byteLength, true); // offsets [0, length]
+  out.set(data, body + 8);
+  out.set(END_OF_STREAM, body + 8 + dataLength);
+  return out;
+}
+
+// ---- reading: bounds-checked, so a hostile header gives undefined (and apache-arrow's error), never a wrong view ----
+
+class OutOfBounds extends Error {}
+
+/** A table of a flatbuffer; every read is checked against the message's bytes. */
+class Table {
+  private readonly vtable: number;
+  private readonly vtableSize: number;
+
+  constructor(
+    private readonly view: DataView,
+    private readonly pos: number,
+  ) {
+    this.vtable = pos - this.i32(pos);
+    this.vtableSize = this.u16(this.vtable);
+  }
+
+  private check(at: number, bytes: number): number {
+    if (!(at >= 0 && at + bytes <= this.view.byteLength)) throw new OutOfBounds();
+    return at;
+  }
+  private i32(at: number) {
+    return this.view.getInt32(this.check(at, 4), true);
+  }
+  private u16(at: number) {
+    return this.view.getUint16(this.check(at, 2), true);
+  }
+  private slot(index: number): number {
+    const at = 4 + 2 * index;
+    return at + 2 <= this.vtableSize ? this.u16(this.vtable + at) : 0;
+  }
+  private indirect(at: number): number {
+    return at + this.view.getUint32(this.check(at, 4), true);
+  }
+
+  u8(index: number): number {
+    const off = this.slot(index);
+    return off ? this.view.getUint8(this.check(this.pos + off, 1)) : 0;
+  }
+  i16(index: number): number {
+    const off = this.slot(index);
+    return off ? this.view.getInt16(this.check(this.pos + off, 2), true) : 0;
+  }
+  int(index: number): number {
+    const off = this.slot(index);
+    return off ? this.i32(this.pos + off) : 0;
+  }
+  /** An int64 field as a number; undefined past 2^53 (no frame is that large). */
+  i64(index: number): number | undefined {
+    const off = this.slot(index);
+    if (!off) return 0;
+    const value = this.view.getBigInt64(this.check(this.pos + off, 8), true);
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= 0n ? Number(value) : undefined;
+  }
+  has(index: number): boolean {
+    return this.slot(index) !== 0;
+  }
+  table(index: number): Table | undefined {
+    const off = this.slot(index);
+    return off ? new Table(this.view, this.indirect(this.pos + off)) : undefined;
+  }
+  string(index: number): string | undefined {
+    const off = this.slot(index);
+    if (!off) return undefined;
+    const at = this.indirect(this.pos + off);
+    const length = this.view.getUint32(this.check(at, 4), true);
+    this.check(at + 4, length);
+    return textDecoder.decode(new Uint8Array(this.view.buffer, this.view.byteOffset + at + 4, length));
+  }
+  /** The start of a vector's elements and their count. */
+  vector(index: number): { start: number; count: number } {
+    const off = this.slot(index);
+    if (!off) return { start: 0, count: 0 };
+    const at = this.indirect(this.pos + off);
+    return { start: at + 4, count: this.view.getUint32(this.check(at, 4), true) };
+  }
+  tables(index: number): Table[] {
+    const { start, count } = this.vector(index);
+    this.check(start, 4 * count);
+    return Array.from({ length: count }, (_, i) => new Table(this.view, this.indirect(start + 4 * i)));
+  }
+  /** Check a vector of `width`-byte elements lies inside the message. */
+  checkVector(index: number, width: number): void {
+    const { start, count } = this.vector(index);
+    if (count) this.check(start, width * count);
+  }
+  /** A vector of 16-byte structs of two int64s, as numbers. */
+  pairs(index: number): [number, number][] {
+    const { start, count } = this.vector(index);
+    this.check(start, 16 * count);
+    return Array.from({ length: count }, (_, i) => [Number(this.view.getBigInt64(start + 16 * i, true)), Number(this.view.getBigInt64(start + 16 * i + 8, true))]);
+  }
+  static root(view: DataView): Table {
+    if (view.byteLength < 4) throw new OutOfBounds();
+    return new Table(view, view.getUint32(0, true));
+  }
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function metadataOf(table: Table, index: number): Map<string, string> {
+  return new Map(table.tables(index).map((kv) => [kv.string(0) ?? '', kv.string(1) ?? '']));
+}
+
+function dtypeOf(typeId: number, type: Table | undefined): DType | undefined {
+  if (!type) return undefined;
+  const bits = type.int(0);
+  const signed = type.u8(1) === 1;
+  const precision = type.i16(0);
+  return (Object.keys(ARROW) as DType[]).find((dtype) => {
+    const arrow = ARROW[dtype];
+    return arrow.type === typeId && (typeId === TYPE_INT ? arrow.bits === bits && arrow.signed === signed : arrow.precision === precision);
+  });
+}
+
+/** One encapsulated message at `at`: its root table and where the next thing starts. */
+function readMessage(bytes: Uint8Array, at: number): { message: Table; end: number } | undefined {
+  if (at + 8 > bytes.byteLength) return undefined;
+  const head = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+  if (head.getInt32(0, true) !== -1) return undefined;
+  const length = head.getInt32(4, true);
+  if (length <= 0 || at + 8 + length > bytes.byteLength) return undefined;
+  return { message: Table.root(new DataView(bytes.buffer, bytes.byteOffset + at + 8, length)), end: at + 8 + length };
+}
+
+export interface TensorHeader {
+  dtype: DType;
+  /** the extension metadata's text, parsed by the caller (it says what is wrong with it) */
+  extensionMetadata: string;
+  /** the schema's metadata: emflow.kind and emflow.meta among others */
+  metadata: Map<string, string>;
+  rows: number;
+  /** elements in the list, and where the values start in `bytes` */
+  size: number;
+  valuesAt: number;
+}
+
+/**
+ * A stream whose first message is a schema of one column and whose second is an uncompressed record batch of no
+ * nulls, read by `read` (column, its metadata, the batch's buffers as positions in `bytes`); undefined for anything
+ * else, and for any offset outside the bytes.
+ */
+function readOneColumn<T>(
+  bytes: Uint8Array,
+  read: (column: Table, schemaMetadata: () => Map<string, string>, batch: { rows: number; nodes: [number, number][]; buffers: { at: number; length: number }[] }) => T | undefined,
+): T | undefined {
+  try {
+    const first = readMessage(bytes, 0);
+    if (!first || first.message.u8(1) !== HEADER_SCHEMA) return undefined;
+    const schema = first.message.table(2);
+    const fields = schema?.tables(1) ?? [];
+    if (!schema || fields.length !== 1 || fields[0].has(4)) return undefined; // dictionary-encoded
+    const second = readMessage(bytes, first.end);
+    if (!second || second.message.u8(1) !== HEADER_RECORD_BATCH) return undefined;
+    const batch = second.message.table(2);
+    if (!batch || batch.has(3)) return undefined; // compressed
+    const rows = batch.i64(0);
+    const nodes = batch.pairs(1);
+    const regions = batch.pairs(2);
+    if (rows === undefined || nodes.some(([length, nulls]) => nulls !== 0 || !Number.isSafeInteger(length) || length < 0)) return undefined;
+    const buffers = regions.map(([offset, length]) => ({ at: second.end + offset, length }));
+    if (regions.some(([offset, length]) => !(offset >= 0 && length >= 0 && second.end + offset + length <= bytes.byteLength))) return undefined;
+    return read(fields[0], () => metadataOf(schema, 2), { rows, nodes, buffers });
+  } catch (error) {
+    if (error instanceof OutOfBounds || error instanceof TypeError) return undefined; // TypeError: a string that is not UTF-8
+    throw error;
+  }
+}
+
+/** The header of an array frame as written above (or by any Arrow writer in the same layout); undefined for anything else. */
+export function readTensorHeader(bytes: Uint8Array): TensorHeader | undefined {
+  return readOneColumn(bytes, (column, schemaMetadata, { rows, nodes, buffers }) => {
+    const columnMeta = metadataOf(column, 6);
+    const children = column.tables(5);
+    if (column.u8(2) !== TYPE_FIXED_SIZE_LIST || children.length !== 1 || columnMeta.get('ARROW:extension:name') !== TENSOR_EXTENSION) return undefined;
+    const dtype = dtypeOf(children[0].u8(2), children[0].table(3));
+    if (!dtype || children[0].has(4) || nodes.length !== 2 || buffers.length !== 3) return undefined;
+    const [size] = nodes[1];
+    const { at: valuesAt, length } = buffers[2];
+    const width = ARROW[dtype].type === TYPE_INT ? ARROW[dtype].bits! / 8 : [2, 4, 8][ARROW[dtype].precision!];
+    if (length < size * width || (bytes.byteOffset + valuesAt) % width) return undefined;
+    return { dtype, extensionMetadata: columnMeta.get('ARROW:extension:metadata') ?? '{}', metadata: schemaMetadata(), rows, size, valuesAt };
+  });
+}
+
+/** The text and schema metadata of a stream of one Utf8 value (a JSON frame as written above); undefined for anything else. */
+export function readJsonFrame(bytes: Uint8Array): { text: string; metadata: Map<string, string> } | undefined {
+  return readOneColumn(bytes, (column, schemaMetadata, { rows, nodes, buffers }) => {
+    if (column.u8(2) !== TYPE_UTF8 || rows !== 1 || nodes.length !== 1 || nodes[0][0] !== 1 || buffers.length !== 3 || buffers[1].length < 8) return undefined;
+    const offsets = new DataView(bytes.buffer, bytes.byteOffset + buffers[1].at, 8);
+    const start = offsets.getInt32(0, true);
+    const end = offsets.getInt32(4, true);
+    if (!(start >= 0 && start <= end && end <= buffers[2].length)) return undefined;
+    const text = textDecoder.decode(bytes.subarray(buffers[2].at + start, buffers[2].at + end));
+    return { text, metadata: schemaMetadata() };
+  });
+}
+
+/** Fields nest at most this deep: a hostile flatbuffer can make a field its own child. */
+const MAX_FIELD_DEPTH = 64;
+
+function checkKeyValues(table: Table, index: number): void {
+  for (const kv of table.tables(index)) {
+    kv.string(0);
+    kv.string(1);
+  }
+}
+
+function checkField(field: Table, depth: number): void {
+  if (depth > MAX_FIELD_DEPTH) throw new OutOfBounds();
+  field.string(0);
+  field.table(3);
+  const dictionary = field.table(4);
+  dictionary?.table(1);
+  for (const child of field.tables(5)) checkField(child, depth + 1);
+  checkKeyValues(field, 6);
+}
+
+function checkBatch(batch: Table | undefined, bodyLength: number): void {
+  if (!batch) return;
+  batch.checkVector(1, 16);
+  for (const [offset, length] of batch.pairs(2)) if (!(offset >= 0 && length >= 0 && offset + length <= bodyLength)) throw new OutOfBounds();
+  batch.table(3);
+  batch.checkVector(4, 8);
+}
+
+/**
+ * Throws a message when a message of an Arrow IPC stream lacks its continuation marker, when any flatbuffer in it points outside its bytes (a table, vector or
+ * string), nests fields too deep, or has a body past the end of the stream. A stream that passes can be given
+ * to apache-arrow: its reader then reads only inside these bounds.
+ */
+export function checkStream(bytes: Uint8Array): void {
+  let at = 0;
+  let index = 0;
+  while (at + 8 <= bytes.byteLength) {
+    const head = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+    const where = `message ${index} (at byte ${at})`;
+    // the pre-0.15 format (no marker, the length first) is not read: every writer since 2019 writes the marker
+    if (head.getInt32(0, true) !== -1) throw new Error(`${where} does not start with the continuation marker 0xFFFFFFFF`);
+    const length = head.getInt32(4, true);
+    if (length === 0) return; // end of stream
+    if (length < 0 || at + 8 + length > bytes.byteLength) throw new Error(`${where} is ${length} bytes long, past the end of the ${bytes.byteLength}-byte stream`);
+    try {
+      const message = Table.root(new DataView(bytes.buffer, bytes.byteOffset + at + 8, length));
+      const bodyLength = message.i64(3);
+      if (bodyLength === undefined || at + 8 + length + bodyLength > bytes.byteLength) throw new OutOfBounds();
+      checkKeyValues(message, 4);
+      const header = message.table(2);
+      const type = message.u8(1);
+      if (type === HEADER_SCHEMA && header) {
+        for (const field of header.tables(1)) checkField(field, 0);
+        checkKeyValues(header, 2);
+        header.checkVector(3, 8);
+      } else if (type === HEADER_RECORD_BATCH) {
+        checkBatch(header, bodyLength);
+      } else if (type === HEADER_DICTIONARY_BATCH) {
+        checkBatch(header?.table(1), bodyLength);
+      }
+      at += 8 + length + bodyLength;
+      index++;
+    } catch (error) {
+      if (error instanceof OutOfBounds || error instanceof TypeError) throw new Error(`${where} is malformed: an offset or length in its header points outside it`);
+      throw error;
+    }
+  }
+}
