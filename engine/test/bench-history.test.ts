@@ -32,6 +32,27 @@ describe('bench history', () => {
     expect(figuresOf(report(0.5, 150, 1.2, 0.8)).length).toBe(7);
   });
 
+  it('keeps the figures of this version: hand-off growth, round-trip p99, balanced chain, cold starts, container round trips', () => {
+    const full = {
+      ...report(0.3, 96, 1.8, 1.1),
+      handoff: { ratioToMemcpy: 0.3, ratioToFilePassing: 0.05, growth: { ratio: 1.5 } },
+      roundTrip: { medianUs: 96, p99Us: 1000 },
+      chain: { ratio: 1.8, balanced: { ratio: 1.7 } },
+      coldStart: { ratio: 0.66 },
+      docker: { coldStart: { ratio: 0.4 }, handoff: { ratio: 1.1 }, roundTrip: { medianUs: 120 } },
+    } as unknown as BenchReport;
+    const figures = Object.fromEntries(figuresOf(full).map((f) => [f.name, f.value]));
+    expect(figures).toMatchObject({
+      'hand-off largest / smallest frame': 1.5,
+      'tiny round trip p99 (µs)': 1000,
+      'balanced chain pipelined / single process': 1.7,
+      'process cold start parallel / sequential': 0.66,
+      'docker cold start parallel / sequential': 0.4,
+      'docker hand-off / process hand-off': 1.1,
+      'docker tiny round trip (µs)': 120,
+    });
+  });
+
   it('flags a figure that got worse beyond the tolerance, whichever way is better for it', () => {
     const before = historyEntry(report(0.5, 150, 1.2), 'abc').figures;
     const rows = compareFigures(figuresOf(report(0.6, 140, 1.0)), before);

@@ -90,6 +90,11 @@ export interface BenchReport {
     sizes: HandoffSize[];
     /** the hand-off at the largest size over the smallest */
     growth: { ratio: number; target: string; met: boolean };
+    /**
+     * The same with the writer writing only the last value of each frame: what is left of the growth when the
+     * writer spends no time filling (during which the other processes idle, and a woken idle process is slow).
+     */
+    unfilled: { smallestMs: number; largestMs: number; ratio: number };
   };
   roundTrip: RoundTrip;
   /** today's chain (a heavy source, light stages) for reference, and balanced stages: the target is on those */
@@ -166,10 +171,10 @@ async function filePassing(bytes: number, trials: number): Promise<number> {
 }
 
 /** Median time from a writer's frame being done to its reader holding a view of it; the operators' languages vary. */
-async function handoff(runtime: Runtime, sizes: BenchSizes, frameMiB: number, writer = 'bench-writer', reader = 'bench-reader'): Promise<number> {
+async function handoff(runtime: Runtime, sizes: BenchSizes, frameMiB: number, writer = 'bench-writer', reader = 'bench-reader', writes?: 'last'): Promise<number> {
   const pipeline = pipelineOf(
     [
-      { id: 'writer', operator: writer, params: { size: (frameMiB * MiB) / 4, count: sizes.handoffFrames } },
+      { id: 'writer', operator: writer, params: { size: (frameMiB * MiB) / 4, count: sizes.handoffFrames, ...(writes ? { writes } : {}) } },
       { id: 'reader', operator: reader },
     ],
     [['writer', 'data', 'reader', 'data']],
@@ -476,6 +481,9 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
     handoffSizes.push({ frameBytes: frameMiB * MiB, handoffMs, memcpyMs: memcpy(frameMiB * MiB, Math.max(5, sizes.trials * 5)) });
   }
   const reference = handoffSizes.find((h) => h.frameBytes === referenceMiB(sizes) * MiB)!;
+  say('the same at the smallest and largest size, the writer writing only the last value');
+  const unfilled: number[] = [];
+  for (const frameMiB of [sizes.handoffMiB[0], sizes.handoffMiB.at(-1)!]) unfilled.push(await handoff(runtime, sizes, frameMiB, 'bench-writer', 'bench-reader', 'last'));
   say('file-passing baseline');
   const filePassingMs = await filePassing(reference.frameBytes, Math.max(3, sizes.trials * 3));
   say('tiny-frame round trip through one operator');
@@ -507,6 +515,7 @@ export async function runBench(sizes: BenchSizes, say: (step: string) => void = 
       met: reference.handoffMs <= 0.1 * reference.memcpyMs,
       sizes: handoffSizes,
       growth: { ratio: growth, target: '≤ 1.2 × the smallest frame\'s', met: growth <= 1.2 },
+      unfilled: { smallestMs: unfilled[0], largestMs: unfilled[1], ratio: unfilled[1] / unfilled[0] },
     },
     roundTrip: trip,
     chain: { ...today, balanced: { ...balanced, target: 'pipelined ≥ 1.5 × single process', met: balanced.ratio >= 1.5 } },

@@ -6,15 +6,20 @@ const now = () => process.hrtime.bigint().toString(); // CLOCK_MONOTONIC: compar
 @operator({
   name: 'bench-writer',
   version: '1.0.0',
-  description: 'Writes `count` float32 frames of `size` elements straight into its slot and stamps when it was done.',
+  description: 'Writes `count` float32 frames of `size` elements straight into its slot (every value, or only the last) and stamps when it was done.',
   outputs: { data: { type: 'spectrum' } },
-  params: { size: { type: 'integer', minimum: 1, default: 16777216 }, count: { type: 'integer', minimum: 1, default: 10 } },
+  params: {
+    size: { type: 'integer', minimum: 1, default: 16777216 },
+    count: { type: 'integer', minimum: 1, default: 10 },
+    writes: { type: 'string', enum: ['all', 'last'], default: 'all', description: '"last": no time spent filling the frame, so the other processes never idle long before a hand-off' },
+  },
 })
 export class BenchWriter {
-  *process(_inputs: Record<string, never>, { size, count }: { size: number; count: number }, ctx: ProcessContext) {
+  *process(_inputs: Record<string, never>, { size, count, writes }: { size: number; count: number; writes: 'all' | 'last' }, ctx: ProcessContext) {
     for (let i = 0; i < count; i++) {
       const frame = ctx.alloc('data', 'float32', [size]);
-      frame.data.fill(i);
+      if (writes === 'last') frame.data[size - 1] = i;
+      else frame.data.fill(i);
       frame.meta.doneAt = now();
       yield { data: frame };
     }

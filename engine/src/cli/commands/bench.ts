@@ -23,6 +23,7 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
     ...r.handoff.sizes.map((h) => `  ${f(h.frameBytes / 2 ** 20, 0).padStart(4)} MiB   ${f(h.handoffMs, 3)} ms   memcpy ${f(h.memcpyMs, 3)} ms   ${f(h.handoffMs / h.memcpyMs, 3)} × memcpy`),
     `  at ${f(r.handoff.frameBytes / 2 ** 20, 0)} MiB: hand-off = ${f(r.handoff.ratioToMemcpy, 3)} × memcpy  (${r.handoff.target}: ${mark(r.handoff.met)})`,
     `  largest over smallest: ${f(r.handoff.growth.ratio, 2)} ×  (${r.handoff.growth.target}: ${mark(r.handoff.growth.met)})`,
+    `  the writer writing only the last value: ${f(r.handoff.unfilled.smallestMs, 3)} ms and ${f(r.handoff.unfilled.largestMs, 3)} ms, ${f(r.handoff.unfilled.ratio, 2)} × (no idle time before the hand-off)`,
     `  file passing on tmpfs ${f(r.handoff.filePassingMs, 3)} ms: hand-off = ${f(r.handoff.ratioToFilePassing, 4)} × file passing`,
     ``,
     roundTripLine('tiny frame round trip through one operator', r.roundTrip, mark),
