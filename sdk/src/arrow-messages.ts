@@ -299,6 +299,13 @@ class Table {
     this.check(at + 4, length);
     return textDecoder.decode(new Uint8Array(this.view.buffer, this.view.byteOffset + at + 4, length));
   }
+  /** Check a string lies inside the message, without decoding it. */
+  checkString(index: number): void {
+    const off = this.slot(index);
+    if (!off) return;
+    const at = this.indirect(this.pos + off);
+    this.check(at + 4, this.view.getUint32(this.check(at, 4), true));
+  }
   /** The start of a vector's elements and their count. */
   vector(index: number): { start: number; count: number } {
     const off = this.slot(index);
@@ -355,6 +362,12 @@ function readMessage(bytes: Uint8Array, at: number): { message: Table; end: numb
   return { message: Table.root(new DataView(bytes.buffer, bytes.byteOffset + at + 8, length)), end: at + 8 + length };
 }
 
+function isEndOfStream(bytes: Uint8Array, at: number): boolean {
+  if (!(at >= 0 && at + 8 <= bytes.byteLength)) return false;
+  const marker = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+  return marker.getInt32(0, true) === -1 && marker.getInt32(4, true) === 0;
+}
+
 export interface TensorHeader {
   dtype: DType;
   /** the extension metadata's text, parsed by the caller (it says what is wrong with it) */
@@ -386,6 +399,10 @@ function readOneColumn<T>(
     if (!second || second.message.u8(1) !== HEADER_RECORD_BATCH) return undefined;
     const batch = second.message.table(2);
     if (!batch || batch.has(3)) return undefined; // compressed
+    // one batch only: a second would be a second row (or frame) that readers of the whole stream see
+    const bodyLength = second.message.i64(3);
+    const after = bodyLength === undefined ? -1 : second.end + bodyLength;
+    if (after !== bytes.byteLength && !isEndOfStream(bytes, after)) return undefined;
     const rows = batch.i64(0);
     const nodes = batch.pairs(1);
     const regions = batch.pairs(2);
@@ -431,35 +448,60 @@ export function readJsonFrame(bytes: Uint8Array): { text: string; metadata: Map<
 /** Fields nest at most this deep: a hostile flatbuffer can make a field its own child. */
 const MAX_FIELD_DEPTH = 64;
 
-function checkKeyValues(table: Table, index: number): void {
-  for (const kv of table.tables(index)) {
-    kv.string(0);
-    kv.string(1);
+/** Something in a message that apache-arrow would read at a cost out of all proportion to its bytes. */
+class Malformed extends Error {}
+
+/**
+ * How many tables and strings the check may visit in one message: a tree of them needs at least 4 bytes of offset
+ * each, so a message of n bytes has fewer than n / 4 unless it lists the same one many times (which would make
+ * the walk, and apache-arrow's, exponential).
+ */
+class Visits {
+  private left: number;
+  constructor(messageLength: number) {
+    this.left = messageLength / 4 + 16;
+  }
+  take(): void {
+    if (--this.left < 0) throw new Malformed('refers to the same tables over and over (more than its bytes can hold)');
   }
 }
 
-function checkField(field: Table, depth: number): void {
-  if (depth > MAX_FIELD_DEPTH) throw new OutOfBounds();
-  field.string(0);
-  field.table(3);
-  const dictionary = field.table(4);
-  dictionary?.table(1);
-  for (const child of field.tables(5)) checkField(child, depth + 1);
-  checkKeyValues(field, 6);
+function checkKeyValues(table: Table, index: number, visits: Visits): void {
+  for (const kv of table.tables(index)) {
+    visits.take();
+    kv.checkString(0);
+    kv.checkString(1);
+  }
 }
 
+function checkField(field: Table, depth: number, visits: Visits): void {
+  if (depth > MAX_FIELD_DEPTH) throw new Malformed(`nests fields more than ${MAX_FIELD_DEPTH} deep`);
+  visits.take();
+  field.checkString(0);
+  field.table(3);
+  field.table(4)?.table(1);
+  for (const child of field.tables(5)) checkField(child, depth + 1, visits);
+  checkKeyValues(field, 6, visits);
+}
+
+/** A batch's buffers lie in its body, and no length it declares is larger than its body could hold as bits. */
 function checkBatch(batch: Table | undefined, bodyLength: number): void {
-  if (!batch) return;
-  batch.checkVector(1, 16);
-  for (const [offset, length] of batch.pairs(2)) if (!(offset >= 0 && length >= 0 && offset + length <= bodyLength)) throw new OutOfBounds();
+  if (!batch) throw new Malformed('has no record batch');
+  const most = 8 * bodyLength + 64;
+  const rows = batch.i64(0);
+  if (rows === undefined || rows > most) throw new Malformed(`declares ${rows ?? 'over 2^53'} rows, more than its ${bodyLength}-byte body can hold`);
+  for (const [length] of batch.pairs(1)) if (!(length >= 0 && length <= most)) throw new Malformed(`declares a column of ${length} values, more than its ${bodyLength}-byte body can hold`);
+  for (const [offset, length] of batch.pairs(2)) if (!(offset >= 0 && length >= 0 && offset + length <= bodyLength)) throw new Malformed(`has a buffer (offset ${offset}, ${length} bytes) outside its ${bodyLength}-byte body`);
   batch.table(3);
   batch.checkVector(4, 8);
 }
 
 /**
- * Throws a message when a message of an Arrow IPC stream lacks its continuation marker, when any flatbuffer in it points outside its bytes (a table, vector or
- * string), nests fields too deep, or has a body past the end of the stream. A stream that passes can be given
- * to apache-arrow: its reader then reads only inside these bounds.
+ * Throws a message when a message of an Arrow IPC stream lacks its continuation marker, is of a kind frames do
+ * not use, has any flatbuffer offset outside its bytes (a table, vector or string), nests fields too deep, refers
+ * to the same tables more often than its bytes allow, declares more values than its body holds, or has a body
+ * where none belongs or past the end of the stream. A stream that passes can be given to apache-arrow: its reader
+ * then reads only inside these bounds, and allocates no more than the stream's size suggests.
  */
 export function checkStream(bytes: Uint8Array): void {
   let at = 0;
@@ -474,24 +516,31 @@ export function checkStream(bytes: Uint8Array): void {
     if (length < 0 || at + 8 + length > bytes.byteLength) throw new Error(`${where} is ${length} bytes long, past the end of the ${bytes.byteLength}-byte stream`);
     try {
       const message = Table.root(new DataView(bytes.buffer, bytes.byteOffset + at + 8, length));
+      const visits = new Visits(length);
       const bodyLength = message.i64(3);
-      if (bodyLength === undefined || at + 8 + length + bodyLength > bytes.byteLength) throw new OutOfBounds();
-      checkKeyValues(message, 4);
+      if (bodyLength === undefined || at + 8 + length + bodyLength > bytes.byteLength) throw new Malformed(`has a body past the end of the ${bytes.byteLength}-byte stream`);
+      checkKeyValues(message, 4, visits);
       const header = message.table(2);
       const type = message.u8(1);
-      if (type === HEADER_SCHEMA && header) {
-        for (const field of header.tables(1)) checkField(field, 0);
-        checkKeyValues(header, 2);
+      // apache-arrow reads a body only after a batch: a body anywhere else would hide a message from this check
+      if (type !== HEADER_RECORD_BATCH && type !== HEADER_DICTIONARY_BATCH && bodyLength !== 0) throw new Malformed(`is a message of type ${type} with a ${bodyLength}-byte body`);
+      if (type === HEADER_SCHEMA) {
+        if (!header) throw new Malformed('has no schema');
+        for (const field of header.tables(1)) checkField(field, 0, visits);
+        checkKeyValues(header, 2, visits);
         header.checkVector(3, 8);
       } else if (type === HEADER_RECORD_BATCH) {
         checkBatch(header, bodyLength);
       } else if (type === HEADER_DICTIONARY_BATCH) {
         checkBatch(header?.table(1), bodyLength);
+      } else {
+        throw new Malformed(`is a message of type ${type} (frames hold schemas, record batches and dictionaries)`);
       }
       at += 8 + length + bodyLength;
       index++;
     } catch (error) {
-      if (error instanceof OutOfBounds || error instanceof TypeError) throw new Error(`${where} is malformed: an offset or length in its header points outside it`);
+      if (error instanceof Malformed) throw new Error(`${where} ${error.message}`);
+      if (error instanceof OutOfBounds) throw new Error(`${where} is malformed: an offset or length in its header points outside it`);
       throw error;
     }
   }

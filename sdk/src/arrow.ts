@@ -25,10 +25,18 @@ function moduleFile(require: NodeRequire): string {
   return join(folder, manifest.exports['.'].node.import.default);
 }
 
+let failed: Error | undefined;
+
 export function arrow(): ApacheArrow {
+  if (failed) throw failed;
   if (!loaded) {
-    const require = createRequire(import.meta.url);
-    loaded = require(moduleFile(require)) as ApacheArrow;
+    try {
+      const require = createRequire(import.meta.url);
+      loaded = require(moduleFile(require)) as ApacheArrow;
+    } catch (error) {
+      failed = new Error(`apache-arrow could not be loaded (it is needed for table frames; loading it needs Node ≥ 20.19, this is ${process.version}): ${(error as Error).message}`);
+      throw failed;
+    }
   }
   return loaded;
 }

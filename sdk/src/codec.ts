@@ -208,10 +208,11 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (direct) return direct;
   const json = readJsonFrame(bytes);
   if (json && json.metadata.get(KIND_KEY) === 'json') return jsonValue(json.text, parseMeta(json.metadata));
+  const { tableFromIPC } = arrow(); // outside the try: a failure to load it is not the frame's fault
   let table: Table;
   try {
     checkStream(bytes);
-    table = arrow().tableFromIPC(bytes);
+    table = tableFromIPC(bytes);
   } catch (error) {
     throw new FrameError(`not an Arrow IPC stream: ${(error as Error).message}`);
   }

@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Field, FixedSizeList, makeData, RecordBatch, Schema, Struct, Table, tableFromArrays, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { arrowTypeOf, bytesPerElement, decodeFrame, DTYPES, encodeFrame, FrameError, json, NDArray, table, viewTyped, type DType } from '@emflow/sdk';
-import { readJsonFrame, readTensorHeader } from '../src/arrow-messages.js';
+import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { Builder } from 'flatbuffers';
+import { checkStream, readJsonFrame, readTensorHeader } from '../src/arrow-messages.js';
 
 /** The same frame built with apache-arrow's object model and written by its IPC writer. */
 function arrowsBytes(dtype: DType, shape: number[], data: ArrayBufferView, meta: object): Uint8Array {
@@ -123,6 +125,94 @@ describe('array frame headers', () => {
       }
     }
     // many mutations of the array frame leave a readable header (they hit values, padding or metadata text): the fast reader was exercised
-    expect(readers).toBeGreaterThan(200);
+    expect(readers).toBeGreaterThan(100);
+  });
+});
+
+/** An encapsulated message around a flatbuffer: continuation marker, length, padding to 8 bytes. */
+function framed(flatbuffer: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil((flatbuffer.byteLength + 8) / 8) * 8);
+  new DataView(out.buffer).setInt32(0, -1, true);
+  new DataView(out.buffer).setInt32(4, out.byteLength - 8, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+const END = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0);
+
+/**
+ * A schema message whose one field has two children that are the same table, and so on `levels` deep (2^levels
+ * fields to a naive walk), declaring a body of `bodyLength` bytes.
+ */
+function sharedChildrenSchema(levels: number, bodyLength = 0): Uint8Array {
+  const b = new Builder(256);
+  const field = (typeId: number, children: number[]) => {
+    b.startObject(0);
+    const type = b.endObject();
+    b.startVector(4, children.length, 4);
+    for (const child of [...children].reverse()) b.addOffset(child);
+    const vector = b.endVector();
+    b.startObject(7);
+    b.addFieldOffset(3, type, 0);
+    b.addFieldInt8(2, typeId, 0);
+    b.addFieldOffset(5, vector, 0);
+    return b.endObject();
+  };
+  let child = field(1, []); // Null
+  for (let level = 0; level < levels; level++) child = field(13, [child, child]); // Struct
+  b.startVector(4, 1, 4);
+  b.addOffset(child);
+  const fields = b.endVector();
+  b.startObject(4);
+  b.addFieldOffset(1, fields, 0);
+  const schema = b.endObject();
+  b.startObject(5);
+  b.addFieldInt16(0, 4, 0);
+  b.addFieldOffset(2, schema, 0);
+  b.addFieldInt8(1, 1, 0);
+  b.addFieldInt64(3, BigInt(bodyLength), BigInt(0));
+  b.finish(b.endObject());
+  return framed(b.asUint8Array());
+}
+
+describe('streams apache-arrow would read at a cost out of proportion to their bytes (found in review)', () => {
+  const tableStream = () => encodeFrame(table(tableFromArrays({ x: Float64Array.of(1, 2, 3) }), { frame: 0 }));
+  /** The messages of a stream: [schema, batch header, batch body] */
+  const parts = (bytes: Uint8Array) => {
+    const schemaEnd = 8 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(4, true);
+    const batchEnd = schemaEnd + 8 + new DataView(bytes.buffer, bytes.byteOffset + schemaEnd).getInt32(4, true);
+    return { schema: bytes.subarray(0, schemaEnd), batch: bytes.subarray(schemaEnd, batchEnd), body: bytes.subarray(batchEnd, bytes.byteLength - 8) };
+  };
+
+  it('a body after a schema (where apache-arrow reads none, so it would hide the next message from the check) is refused', () => {
+    const { batch, body } = parts(tableStream());
+    const schema = sharedChildrenSchema(0, batch.byteLength);
+    expect(() => checkStream(concat(schema, batch, body, END))).toThrow(`message 0 (at byte 0) is a message of type 1 with a ${batch.byteLength}-byte body`);
+  });
+
+  it('a field tree that lists the same child twice at each of 40 levels is refused at once (a naive walk visits 2^40 fields)', () => {
+    const bytes = concat(sharedChildrenSchema(40), END);
+    const started = performance.now();
+    expect(() => checkStream(bytes)).toThrow(/message 0 \(at byte 0\) refers to the same tables over and over/);
+    expect(() => decodeFrame(bytes)).toThrow(FrameError);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // the same tree without sharing blow-up is read: 3 levels
+    expect(() => checkStream(concat(sharedChildrenSchema(3), END))).not.toThrow();
+  });
+
+  it('a batch declaring 2^31 rows in a 24-byte body is refused (apache-arrow would allocate a 256 MiB bitmap per column)', () => {
+    const { schema, body } = parts(tableStream());
+    const rows = 2 ** 31 - 64;
+    const header = new RecordBatchHeader(rows, [new FieldNode(rows, 0)], [new BufferRegion(0, 0), new BufferRegion(0, body.byteLength)], null);
+    const batch = framed(Message.encode(Message.from(header, body.byteLength)));
+    expect(() => checkStream(concat(schema, batch, body, END))).toThrow(`message 1 (at byte ${schema.byteLength}) declares ${rows} rows, more than its ${body.byteLength}-byte body can hold`);
+  });
+
+  it('a JSON value followed by a second batch is not read as its first value alone', () => {
+    const { schema, batch, body } = parts(encodeFrame(json('first')));
+    const twice = concat(schema, batch, body, batch, body, END);
+    expect(readJsonFrame(twice)).toBeUndefined();
+    expect(() => decodeFrame(twice)).toThrow('json frame: expected one Utf8 row');
   });
 });

@@ -5,7 +5,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, MAX_CONTROL_MESSAGE_BYTES, openChannel } from '@emflow/sdk';
+import { call, MAX_CONTROL_MESSAGE_BYTES, openChannel, RpcError } from '@emflow/sdk';
 
 const scratch = mkdtempSync(join(tmpdir(), 'emflow-channel-test-'));
 const servers: Server[] = [];
@@ -70,6 +70,22 @@ describe('openChannel', () => {
     expect(received[0]).toEqual({ n: 1 });
     expect((received[1] as { payload: string }).payload === payload).toBe(true);
     expect(received[2]).toEqual({ n: 2 });
+    client.destroy();
+  });
+
+  it('rejects a call the peer answers with neither a result nor an error object, and one whose params are not JSON', async () => {
+    const { channel, client } = await connected();
+    const lines: string[] = [];
+    client.on('data', (data: Buffer) => lines.push(...data.toString().split('\n').filter(Boolean)));
+    const bare = call(channel, 'process', { n: 1 }).catch((error: unknown) => error);
+    const stringError = call(channel, 'process', { n: 2 }).catch((error: unknown) => error);
+    for (let i = 0; i < 100 && lines.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const [first, second] = lines.map((line) => (JSON.parse(line) as { id: number }).id);
+    client.write(`{"jsonrpc":"2.0","id":${first}}\n{"jsonrpc":"2.0","id":${second},"error":"broken"}\n`);
+    expect(await bare).toMatchObject({ name: 'RpcError', code: -32600, message: 'answered with neither a result nor an error' });
+    expect(await stringError).toBeInstanceOf(RpcError);
+    expect(((await stringError) as RpcError).message).toBe('answered with an error that is not an object');
+    await expect(call(channel, 'process', { n: 10n })).rejects.toThrow(/BigInt/);
     client.destroy();
   });
 });

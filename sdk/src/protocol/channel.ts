@@ -62,7 +62,12 @@ export class Channel {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ jsonrpc: '2.0', id, method, params });
+      try {
+        this.send({ jsonrpc: '2.0', id, method, params });
+      } catch (error) {
+        this.pending.delete(id); // params that are not JSON (a BigInt, a cycle): nothing was sent
+        reject(error as Error);
+      }
     });
   }
 
@@ -99,8 +104,10 @@ export class Channel {
     if (m.error && typeof m.error === 'object') {
       const { code, message: text, data } = m.error;
       waiting.reject(new RpcError(typeof text === 'string' ? text : 'error', typeof code === 'number' ? code : INTERNAL_ERROR, data));
-    } else {
+    } else if ('result' in m && !('error' in m)) {
       waiting.resolve(m.result);
+    } else {
+      waiting.reject(new RpcError(`answered with ${'error' in m ? 'an error that is not an object' : 'neither a result nor an error'}`, INVALID_REQUEST));
     }
   }
 
