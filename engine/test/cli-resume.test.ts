@@ -1,7 +1,7 @@
 // The journal of `emflow run --resume` from node events and a source's record file: a file is journaled once every
 // result node downstream has finished all its frames; a sampling branch behind a dropping queue holds nothing back;
 // a node giving more frames than its source stops the journal; --out indices go on after the frames journaled.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -134,5 +134,44 @@ describe('emflow run --resume journal', () => {
       edges: [edge('a.image', 'diff.a'), edge('b.image', 'diff.b')],
     };
     expect(() => new Resume(resolved(two), [two], out, 'p.json')).toThrow('--resume: node "diff" combines the streams of sources "a" and "b"');
+  });
+
+  it('never follows a symbolic link planted where it writes (its folder, a record, a journal): the file pointed at is left alone', () => {
+    const victim = join(scratch, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    const planted = (name: string) => {
+      const out = join(scratch, `out${outs++}`);
+      mkdirSync(join(out, '.emflow-resume'), { recursive: true });
+      symlinkSync(victim, join(out, '.emflow-resume', name));
+      return { out, link: join(out, '.emflow-resume', name) };
+    };
+    for (const name of ['src.record.jsonl', 'src.jsonl']) {
+      const { out, link } = planted(name);
+      const doc = document();
+      expect(() => new Resume(resolved(doc), [doc], out, 'p.json')).toThrow(`--resume: ${link} is a symbolic link; emflow writes there only into a file of its own`);
+      expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    }
+    const out = join(scratch, `out${outs++}`);
+    const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
+    mkdirSync(out);
+    symlinkSync(elsewhere, join(out, '.emflow-resume'));
+    const doc = document();
+    expect(() => new Resume(resolved(doc), [doc], out, 'p.json')).toThrow(`--resume: ${join(out, '.emflow-resume')} is a symbolic link; emflow writes there only into a folder of its own`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('stops journaling, and says so, when the journal is replaced by a symbolic link during the run', () => {
+    const out = join(scratch, `out${outs++}`);
+    const doc = document();
+    const warnings: string[] = [];
+    const resume = new Resume(resolved(doc), [doc], out, 'p.json', { warn: (m) => warnings.push(m) });
+    const victim = join(scratch, 'victim2.txt');
+    writeFileSync(victim, 'precious\n');
+    const journal = join(out, '.emflow-resume', 'src.jsonl');
+    symlinkSync(victim, journal);
+    writeFileSync(join(out, '.emflow-resume', 'src.record.jsonl'), JSON.stringify({ path: '/data/acq/a.mrc', first: 0, frames: 1 }) + '\n');
+    for (const node of ['src', 'write', 'stats']) resume.nodeFrames(node, 1);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(warnings).toEqual([`emflow: --resume: its journal ${journal} is a symbolic link now; no more files of "src" are recorded as done in this run`]);
   });
 });

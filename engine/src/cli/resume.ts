@@ -16,7 +16,7 @@
 //
 // --out names continue too: a result frame's index is shifted by the frames the journal held when the run started,
 // as the source numbers its frames (meta.frame, {frame} in writers' names) after the files it skips.
-import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, constants, fchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { own } from '@emflow/sdk';
 import type { FrameEvent } from '../session/run.js';
@@ -31,11 +31,35 @@ interface RecordEntry {
   frames: number;
 }
 
+const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } = constants;
+
+/** A symbolic link planted where the journal or a record goes would have emflow write (or truncate) the file it points at. */
+function refuseLink(path: string, kind: 'file' | 'folder'): void {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw new UsageError(`--resume: ${path} is a symbolic link; emflow writes there only into a ${kind} of its own`);
+}
+
+/** Open a file of the resume folder, never through a symbolic link (O_NOFOLLOW: the check and the open are one step). */
+function openOwn(path: string, flags: number): number {
+  try {
+    return openSync(path, flags | O_NOFOLLOW, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') refuseLink(path, 'file');
+    throw error;
+  }
+}
+
 /** Files and frames a journal lists (the same reading as folder-source's skip list: bad lines and repeats ignored). */
 export function readJournal(journal: string): { files: number; frames: number } {
   const paths = new Set<string>();
   let frames = 0;
-  for (const line of readFileSync(journal, 'utf8').split('\n')) {
+  const fd = openOwn(journal, O_RDONLY);
+  let text: string;
+  try {
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  for (const line of text.split('\n')) {
     try {
       const { path, frames: count } = (JSON.parse(line) ?? {}) as { path?: unknown; frames?: unknown };
       if (typeof path !== 'string' || !Number.isSafeInteger(count) || (count as number) < 0 || paths.has(path)) continue;
@@ -56,7 +80,7 @@ class RecordReader {
   constructor(private readonly path: string) {}
 
   entries(): RecordEntry[] {
-    const fd = openSync(this.path, 'r');
+    const fd = openOwn(this.path, O_RDONLY);
     try {
       const buffer = Buffer.alloc(1 << 16);
       for (let n; (n = readSync(fd, buffer, 0, buffer.length, this.position)) > 0; this.position += n) this.rest += buffer.toString('utf8', 0, n);
@@ -89,9 +113,13 @@ class ResumedSource {
   ) {
     this.journal = join(folder, `${node}.jsonl`);
     this.record = join(folder, `${node}.record.jsonl`);
-    this.before = existsSync(this.journal) ? readJournal(this.journal) : { files: 0, frames: 0 };
-    writeFileSync(this.record, ''); // frame indices are this run's
-    if (owner) chownSync(this.record, owner.uid, owner.gid);
+    this.before = lstatSync(this.journal, { throwIfNoEntry: false }) ? readJournal(this.journal) : { files: 0, frames: 0 };
+    const fd = openOwn(this.record, O_WRONLY | O_CREAT | O_TRUNC); // frame indices are this run's
+    try {
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
+    } finally {
+      closeSync(fd);
+    }
     this.reader = new RecordReader(this.record);
   }
 
@@ -113,7 +141,17 @@ class ResumedSource {
       if (entry.first !== this.journaled || typeof entry.path !== 'string' || !Number.isSafeInteger(entry.frames)) {
         return this.stop(warn, `its record ${this.record} has an unexpected line ${JSON.stringify(entry)}`);
       }
-      appendFileSync(this.journal, JSON.stringify({ path: entry.path, frames: entry.frames, at: new Date().toISOString() }) + '\n');
+      let fd: number;
+      try {
+        fd = openOwn(this.journal, O_WRONLY | O_APPEND | O_CREAT);
+      } catch (error) {
+        return this.stop(warn, error instanceof UsageError ? `its journal ${this.journal} is a symbolic link now` : `its journal ${this.journal} cannot be written (${(error as Error).message})`);
+      }
+      try {
+        writeSync(fd, JSON.stringify({ path: entry.path, frames: entry.frames, at: new Date().toISOString() }) + '\n');
+      } finally {
+        closeSync(fd);
+      }
       this.journaled += entry.frames;
     }
   }
@@ -162,6 +200,7 @@ export class Resume {
     });
     if (!resumable.length) throw new UsageError(`--resume: ${file} has no source that can resume (one with skip and record params, such as folder-source)`);
     const folder = join(out, RESUME_FOLDER);
+    refuseLink(folder, 'folder');
     mkdirSync(folder, { recursive: true });
     if (owner) chownSync(folder, owner.uid, owner.gid);
     const reachedBy = new Map<string, string>();
