@@ -108,6 +108,14 @@ describe('a session on the process runtime', () => {
     expect([limited.nodes.src.frames, limited.nodes.stats.frames, limited.nodes.src.cached]).toEqual([2, 2, false]);
   });
 
+  it('counts no frame for a source that emitted none, nor for its consumers', async () => {
+    for (const as of ['generator', 'call']) {
+      const session = await open(pipeline([{ id: 'src', operator: 'test-empty', params: { as } }, { id: 'stats', operator: 'stats' }], ['src.image->stats.image']));
+      const report = await session.run();
+      expect([report.nodes.src.frames, report.nodes.stats.frames], as).toEqual([0, 0]);
+    }
+  });
+
   it('keeps a warm operator process across runs (its state survives)', async () => {
     const document = pipeline(
       [

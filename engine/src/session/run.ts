@@ -348,7 +348,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       const produced = Object.keys(result.outputs).length > 0;
       await publish(unit, result, granted, grants, acquiredAt);
       if (produced && wired.length === 0) lag.emitted(id, performance.now());
-      if (produced || method === METHODS.process) {
+      // a call counts as a frame when it gave one, or consumed one (a sink); a source's call that gave nothing is none
+      if (produced || (method === METHODS.process && wired.length > 0)) {
         frame++;
         report.frames = frame;
         ctx.onState(id, 'running', frame);

@@ -198,3 +198,17 @@ export class SandboxProbe {
     };
   }
 }
+
+@operator({
+  name: 'test-empty',
+  version: '1.0.0',
+  description: 'A source with nothing to emit (a watched folder where nothing arrived): a generator that ends at once, or a call returning no frame.',
+  outputs: { image: { type: 'image2d' } },
+  params: { as: { type: 'string', enum: ['generator', 'call'], default: 'generator' } },
+})
+export class Empty {
+  process(_inputs: Record<string, never>, { as }: { as: 'generator' | 'call' }) {
+    if (as === 'call') return {};
+    return (function* () {})();
+  }
+}
