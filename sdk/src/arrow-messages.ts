@@ -329,6 +329,16 @@ class Table {
     this.check(start, 16 * count);
     return Array.from({ length: count }, (_, i) => [Number(this.view.getBigInt64(start + 16 * i, true)), Number(this.view.getBigInt64(start + 16 * i + 8, true))]);
   }
+  /** A vector of the file footer's Block structs: where a message starts, its length (marker, flatbuffer, padding), and its body's. */
+  blocks(index: number): { offset: number; metaDataLength: number; bodyLength: number }[] {
+    const { start, count } = this.vector(index);
+    this.check(start, 24 * count);
+    return Array.from({ length: count }, (_, i) => ({
+      offset: Number(this.view.getBigInt64(start + 24 * i, true)),
+      metaDataLength: this.view.getInt32(start + 24 * i + 8, true),
+      bodyLength: Number(this.view.getBigInt64(start + 24 * i + 16, true)),
+    }));
+  }
   static root(view: DataView): Table {
     if (view.byteLength < 4) throw new OutOfBounds();
     return new Table(view, view.getUint32(0, true));
@@ -484,6 +494,13 @@ function checkField(field: Table, depth: number, visits: Visits): void {
   checkKeyValues(field, 6, visits);
 }
 
+function checkSchema(schema: Table | undefined, visits: Visits): void {
+  if (!schema) throw new Malformed('has no schema');
+  for (const field of schema.tables(1)) checkField(field, 0, visits);
+  checkKeyValues(schema, 2, visits);
+  schema.checkVector(3, 8);
+}
+
 /** A batch's buffers lie in its body, and no length it declares is larger than its body could hold as bits. */
 function checkBatch(batch: Table | undefined, bodyLength: number): void {
   if (!batch) throw new Malformed('has no record batch');
@@ -525,10 +542,7 @@ export function checkStream(bytes: Uint8Array): void {
       // apache-arrow reads a body only after a batch: a body anywhere else would hide a message from this check
       if (type !== HEADER_RECORD_BATCH && type !== HEADER_DICTIONARY_BATCH && bodyLength !== 0) throw new Malformed(`is a message of type ${type} with a ${bodyLength}-byte body`);
       if (type === HEADER_SCHEMA) {
-        if (!header) throw new Malformed('has no schema');
-        for (const field of header.tables(1)) checkField(field, 0, visits);
-        checkKeyValues(header, 2, visits);
-        header.checkVector(3, 8);
+        checkSchema(header, visits);
       } else if (type === HEADER_RECORD_BATCH) {
         checkBatch(header, bodyLength);
       } else if (type === HEADER_DICTIONARY_BATCH) {
@@ -543,5 +557,41 @@ export function checkStream(bytes: Uint8Array): void {
       if (error instanceof OutOfBounds) throw new Error(`${where} is malformed: an offset or length in its header points outside it`);
       throw error;
     }
+  }
+}
+
+const FILE_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+
+const hasMagic = (bytes: Uint8Array, at: number) => at >= 0 && at + FILE_MAGIC.length <= bytes.byteLength && FILE_MAGIC.every((byte, i) => bytes[at + i] === byte);
+
+/**
+ * checkStream for Arrow IPC bytes of either format. The file format (ARROW1, the stream's messages, a footer that
+ * lists where each batch is, ARROW1) is read by apache-arrow through its footer, so the footer is checked, and
+ * each message it points at as a stream of one.
+ */
+export function checkArrow(bytes: Uint8Array): void {
+  if (!hasMagic(bytes, 0)) return checkStream(bytes);
+  const end = bytes.byteLength;
+  if (end < 8 + 4 + FILE_MAGIC.length || !hasMagic(bytes, end - FILE_MAGIC.length)) throw new Error(`an Arrow file of ${end} bytes that does not end with ARROW1 (cut short?)`);
+  const footerLength = new DataView(bytes.buffer, bytes.byteOffset + end - 10, 4).getInt32(0, true);
+  const footerStart = end - 10 - footerLength;
+  if (footerLength <= 0 || footerStart < 8) throw new Error(`the Arrow file's footer length ${footerLength} does not fit its ${end} bytes`);
+  try {
+    const footer = Table.root(new DataView(bytes.buffer, bytes.byteOffset + footerStart, footerLength));
+    const visits = new Visits(footerLength);
+    checkSchema(footer.table(1), visits);
+    checkKeyValues(footer, 4, visits);
+    for (const slot of [2, 3]) {
+      for (const { offset, metaDataLength, bodyLength } of footer.blocks(slot)) {
+        if (!(offset >= 8 && metaDataLength > 8 && bodyLength >= 0 && offset + metaDataLength + bodyLength <= footerStart)) {
+          throw new Malformed(`lists a message at byte ${offset} (${metaDataLength} + ${bodyLength} bytes) outside the file's messages`);
+        }
+        checkStream(bytes.subarray(offset, offset + metaDataLength + bodyLength));
+      }
+    }
+  } catch (error) {
+    if (error instanceof Malformed) throw new Error(`the Arrow file's footer ${error.message}`);
+    if (error instanceof OutOfBounds) throw new Error('the Arrow file\'s footer is malformed: an offset or length in it points outside it');
+    throw error;
   }
 }

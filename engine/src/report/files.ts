@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DataType, tableFromIPC, type Table } from 'apache-arrow';
 import { writeNewFile } from '@emflow/formats';
+import { checkArrow } from '@emflow/sdk';
 import { EnvironmentError } from '../runtime/runtime.js';
 import { RECORD_FILE, type RunRecord } from '../provenance/record.js';
 import { renderReport, type ReportAssets } from './html.js';
@@ -53,7 +54,10 @@ export function readRunFolder(dir: string): { record?: RunRecord; values: FrameV
     try {
       const bytes = readFileSync(join(dir, name));
       if (extension === 'json') values.add({ node, port, index, kind: 'json', value: JSON.parse(bytes.toString('utf8')) });
-      else values.add({ node, port, index, kind: 'table', ...numericColumns(tableFromIPC(bytes)) });
+      else {
+        checkArrow(bytes); // apache-arrow's reader loops for good on some corrupt files
+        values.add({ node, port, index, kind: 'table', ...numericColumns(tableFromIPC(bytes)) });
+      }
     } catch (error) {
       notes.push(`${name} was left out: ${(error as Error).message}`);
     }
