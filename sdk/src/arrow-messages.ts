@@ -9,7 +9,7 @@
 // Other frames go to apache-arrow, which trusts a flatbuffer's offsets and counts: one changed byte can make it
 // loop over billions of children. `checkStream` reads every message's structure with bounds checks first.
 import { Builder } from 'flatbuffers';
-import type { DType } from './dtype.js';
+import { arrowPrimitiveOf, bytesPerElement, dtypeOfPrimitive, type ArrowPrimitive, type DType } from './dtype.js';
 
 export const TENSOR_EXTENSION = 'arrow.fixed_shape_tensor';
 export const KIND_KEY = 'emflow.kind';
@@ -24,18 +24,7 @@ const TYPE_FLOAT = 3;
 const TYPE_UTF8 = 5;
 const TYPE_FIXED_SIZE_LIST = 16;
 
-/** Arrow's description of each dtype: Int {bitWidth, signed} or FloatingPoint {precision: 0 half, 1 single, 2 double}. */
-const ARROW: Record<DType, { type: number; bits?: number; signed?: boolean; precision?: number }> = {
-  int8: { type: TYPE_INT, bits: 8, signed: true },
-  uint8: { type: TYPE_INT, bits: 8, signed: false },
-  int16: { type: TYPE_INT, bits: 16, signed: true },
-  uint16: { type: TYPE_INT, bits: 16, signed: false },
-  int32: { type: TYPE_INT, bits: 32, signed: true },
-  uint32: { type: TYPE_INT, bits: 32, signed: false },
-  float16: { type: TYPE_FLOAT, precision: 0 },
-  float32: { type: TYPE_FLOAT, precision: 1 },
-  float64: { type: TYPE_FLOAT, precision: 2 },
-};
+const typeIdOf = (primitive: ArrowPrimitive) => (primitive.kind === 'int' ? TYPE_INT : TYPE_FLOAT);
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
@@ -73,15 +62,14 @@ function field(b: Builder, name: string, typeId: number, type: number, children:
   return b.endObject();
 }
 
-function itemType(b: Builder, dtype: DType): number {
-  const arrow = ARROW[dtype];
-  if (arrow.type === TYPE_INT) {
+function itemType(b: Builder, primitive: ArrowPrimitive): number {
+  if (primitive.kind === 'int') {
     b.startObject(2);
-    b.addFieldInt32(0, arrow.bits!, 0);
-    b.addFieldInt8(1, arrow.signed ? 1 : 0, 0);
+    b.addFieldInt32(0, primitive.bitWidth, 0);
+    b.addFieldInt8(1, primitive.signed ? 1 : 0, 0);
   } else {
     b.startObject(1);
-    b.addFieldInt16(0, arrow.precision!, 0);
+    b.addFieldInt16(0, primitive.precision, 0);
   }
   return b.endObject();
 }
@@ -124,6 +112,12 @@ function schemaMessage(build: (b: Builder) => number[], metadata: [string, strin
   );
 }
 
+/** A frame's schema metadata: its kind, and its metadata as JSON. */
+export const frameMetadata = (kind: 'ndarray' | 'table' | 'json', metaJson: string): [string, string][] => [
+  [KIND_KEY, kind],
+  [META_KEY, metaJson],
+];
+
 function emptyTable(b: Builder): number {
   b.startObject(0);
   return b.endObject();
@@ -137,7 +131,8 @@ export function tensorSchemaMessage(dtype: DType, shape: readonly number[], meta
       b.startObject(1);
       b.addFieldInt32(0, size, 0);
       const listType = b.endObject();
-      const item = field(b, 'item', ARROW[dtype].type, itemType(b, dtype), [], []);
+      const primitive = arrowPrimitiveOf(dtype);
+      const item = field(b, 'item', typeIdOf(primitive), itemType(b, primitive), [], []);
       return [
         field(b, 'data', TYPE_FIXED_SIZE_LIST, listType, [item], [
           ['ARROW:extension:name', TENSOR_EXTENSION],
@@ -145,10 +140,7 @@ export function tensorSchemaMessage(dtype: DType, shape: readonly number[], meta
         ]),
       ];
     },
-    [
-      [KIND_KEY, 'ndarray'],
-      [META_KEY, metaJson],
-    ],
+    frameMetadata('ndarray', metaJson),
   );
 }
 
@@ -204,10 +196,7 @@ export function jsonFrameStream(text: string, metaJson: string): Uint8Array {
   const data = textEncoder.encode(text);
   const schema = schemaMessage(
     (b) => [field(b, 'value', TYPE_UTF8, emptyTable(b), [], [])],
-    [
-      [KIND_KEY, 'json'],
-      [META_KEY, metaJson],
-    ],
+    frameMetadata('json', metaJson),
   );
   const dataLength = align8(data.byteLength);
   const batch = batchMessage(
@@ -353,29 +342,26 @@ function metadataOf(table: Table, index: number): Map<string, string> {
 
 function dtypeOf(typeId: number, type: Table | undefined): DType | undefined {
   if (!type) return undefined;
-  const bits = type.int(0);
-  const signed = type.u8(1) === 1;
-  const precision = type.i16(0);
-  return (Object.keys(ARROW) as DType[]).find((dtype) => {
-    const arrow = ARROW[dtype];
-    return arrow.type === typeId && (typeId === TYPE_INT ? arrow.bits === bits && arrow.signed === signed : arrow.precision === precision);
-  });
+  if (typeId === TYPE_INT) return dtypeOfPrimitive({ kind: 'int', bitWidth: type.int(0), signed: type.u8(1) === 1 });
+  if (typeId === TYPE_FLOAT) return dtypeOfPrimitive({ kind: 'float', precision: type.i16(0) });
+  return undefined;
+}
+
+/**
+ * The length an encapsulated message at `at` says it has (0: the end-of-stream marker); undefined when there are
+ * not 8 bytes there or they do not start with the continuation marker.
+ */
+function messageLength(bytes: Uint8Array, at: number): number | undefined {
+  if (!(at >= 0 && at + 8 <= bytes.byteLength)) return undefined;
+  const head = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
+  return head.getInt32(0, true) === -1 ? head.getInt32(4, true) : undefined;
 }
 
 /** One encapsulated message at `at`: its root table and where the next thing starts. */
 function readMessage(bytes: Uint8Array, at: number): { message: Table; end: number } | undefined {
-  if (at + 8 > bytes.byteLength) return undefined;
-  const head = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
-  if (head.getInt32(0, true) !== -1) return undefined;
-  const length = head.getInt32(4, true);
-  if (length <= 0 || at + 8 + length > bytes.byteLength) return undefined;
+  const length = messageLength(bytes, at);
+  if (length === undefined || length <= 0 || at + 8 + length > bytes.byteLength) return undefined;
   return { message: Table.root(new DataView(bytes.buffer, bytes.byteOffset + at + 8, length)), end: at + 8 + length };
-}
-
-function isEndOfStream(bytes: Uint8Array, at: number): boolean {
-  if (!(at >= 0 && at + 8 <= bytes.byteLength)) return false;
-  const marker = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
-  return marker.getInt32(0, true) === -1 && marker.getInt32(4, true) === 0;
 }
 
 export interface TensorHeader {
@@ -412,7 +398,7 @@ function readOneColumn<T>(
     // one batch only: a second would be a second row (or frame) that readers of the whole stream see
     const bodyLength = second.message.i64(3);
     const after = bodyLength === undefined ? -1 : second.end + bodyLength;
-    if (after !== bytes.byteLength && !isEndOfStream(bytes, after)) return undefined;
+    if (after !== bytes.byteLength && messageLength(bytes, after) !== 0) return undefined;
     const rows = batch.i64(0);
     const nodes = batch.pairs(1);
     const regions = batch.pairs(2);
@@ -429,14 +415,15 @@ function readOneColumn<T>(
 /** The header of an array frame as written above (or by any Arrow writer in the same layout); undefined for anything else. */
 export function readTensorHeader(bytes: Uint8Array): TensorHeader | undefined {
   return readOneColumn(bytes, (column, schemaMetadata, { rows, nodes, buffers }) => {
+    if (column.u8(2) !== TYPE_FIXED_SIZE_LIST) return undefined;
     const columnMeta = metadataOf(column, 6);
     const children = column.tables(5);
-    if (column.u8(2) !== TYPE_FIXED_SIZE_LIST || children.length !== 1 || columnMeta.get('ARROW:extension:name') !== TENSOR_EXTENSION) return undefined;
+    if (children.length !== 1 || columnMeta.get('ARROW:extension:name') !== TENSOR_EXTENSION) return undefined;
     const dtype = dtypeOf(children[0].u8(2), children[0].table(3));
     if (!dtype || children[0].has(4) || nodes.length !== 2 || buffers.length !== 3) return undefined;
     const [size] = nodes[1];
     const { at: valuesAt, length } = buffers[2];
-    const width = ARROW[dtype].type === TYPE_INT ? ARROW[dtype].bits! / 8 : [2, 4, 8][ARROW[dtype].precision!];
+    const width = bytesPerElement(dtype);
     if (length < size * width || (bytes.byteOffset + valuesAt) % width) return undefined;
     return { dtype, extensionMetadata: columnMeta.get('ARROW:extension:metadata') ?? '{}', metadata: schemaMetadata(), rows, size, valuesAt };
   });
@@ -524,11 +511,10 @@ export function checkStream(bytes: Uint8Array): void {
   let at = 0;
   let index = 0;
   while (at + 8 <= bytes.byteLength) {
-    const head = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
     const where = `message ${index} (at byte ${at})`;
+    const length = messageLength(bytes, at);
     // the pre-0.15 format (no marker, the length first) is not read: every writer since 2019 writes the marker
-    if (head.getInt32(0, true) !== -1) throw new Error(`${where} does not start with the continuation marker 0xFFFFFFFF`);
-    const length = head.getInt32(4, true);
+    if (length === undefined) throw new Error(`${where} does not start with the continuation marker 0xFFFFFFFF`);
     if (length === 0) return; // end of stream
     if (length < 0 || at + 8 + length > bytes.byteLength) throw new Error(`${where} is ${length} bytes long, past the end of the ${bytes.byteLength}-byte stream`);
     try {

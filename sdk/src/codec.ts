@@ -10,6 +10,7 @@ import { JsonFrame, NDArray, TableFrame, type Frame, type FrameMeta } from './fr
 import {
   checkStream,
   END_OF_STREAM as EOS,
+  frameMetadata,
   jsonFrameStream,
   KIND_KEY,
   META_KEY,
@@ -39,13 +40,6 @@ const align = (n: number, to: number) => Math.ceil(n / to) * to;
 /** Bytes a slot needs to hold an array of this dtype and shape written in place by `alloc`. */
 export function slotBytesForArray(dtype: DType, shape: readonly number[]): number {
   return TENSOR_BODY_OFFSET + align(shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype), 8) + EOS.length;
-}
-
-function schemaMetadata(kind: Frame['kind'], meta: FrameMeta): Map<string, string> {
-  return new Map([
-    [KIND_KEY, kind],
-    [META_KEY, JSON.stringify(meta)],
-  ]);
 }
 
 /** The two IPC messages in front of an array's values (schema and record batch header), and the padded body length. */
@@ -93,7 +87,7 @@ function encodeArrayInto(array: NDArray, target: Uint8Array): Placement | undefi
 /** A table frame's table with the frame's metadata in its schema, ready for apache-arrow's IPC writer. */
 function tableOfFrame(frame: TableFrame): Table {
   const { RecordBatch, Schema, Table } = arrow();
-  const merged = new Map([...frame.table.schema.metadata, ...schemaMetadata('table', frame.meta)]);
+  const merged = new Map([...frame.table.schema.metadata, ...frameMetadata('table', JSON.stringify(frame.meta))]);
   const schema = new Schema(frame.table.schema.fields, merged);
   return new Table(schema, frame.table.batches.map((b) => new RecordBatch(schema, withSeparateBuffers(b.data))));
 }
