@@ -11,7 +11,7 @@ import { connectDocker, DockerRuntime } from '../runtime/docker.js';
 import { SingularityRuntime } from '../runtime/singularity.js';
 import { buildSifs } from '../build/sif.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { findOperator, type Runtime } from '../runtime/runtime.js';
 import { median } from '../session/run.js';
 import { streamingBench, type StreamingBench } from './streaming.js';
 import { Session } from '../session/session.js';
@@ -239,10 +239,10 @@ const balancedNodes = (sizes: BenchSizes): ChainNode[] => [
   { id: 'sink', operator: 'bench-sink' },
 ];
 
-/** Each node's first output port feeds the next node's first input port. */
-async function chainPipeline(runtime: ProcessRuntime, nodes: ChainNode[]) {
-  const { operators } = await runtime.catalog();
-  const specOf = (name: string) => operators.find((o) => o.spec.name === name)!.spec;
+/** A chain of nodes: each node's first output port feeds the next node's first input port. */
+async function chainPipeline(runtime: Runtime, nodes: ChainNode[]) {
+  const catalog = await runtime.catalog();
+  const specOf = (name: string) => findOperator(catalog, name)!.spec;
   return pipelineOf(
     nodes,
     nodes.slice(1).map((n, i): [string, string, string, string] => [nodes[i].id, Object.keys(specOf(nodes[i].operator).outputs)[0], n.id, Object.keys(specOf(n.operator).inputs ?? {})[0]]),
@@ -260,10 +260,10 @@ async function chainPipelined(runtime: ProcessRuntime, nodes: ChainNode[], sizes
 
 /** The same chain, the same operator code, called one after another in this process: no IPC, no shared memory. */
 async function chainSingleProcess(runtime: ProcessRuntime, nodes: ChainNode[], sizes: BenchSizes): Promise<number> {
-  const { operators } = await runtime.catalog();
+  const catalog = await runtime.catalog();
   const instances = [];
   for (const node of nodes) {
-    const info = operators.find((o) => o.spec.name === node.operator)!;
+    const info = findOperator(catalog, node.operator)!;
     await import(pathToFileURL(runtime.modulePath(info)!).href);
     const input = Object.keys(info.spec.inputs ?? {})[0];
     const output = Object.keys(info.spec.outputs)[0];
@@ -304,12 +304,6 @@ export interface ContainerBench {
   roundTrip: RoundTrip;
 }
 
-const chainOf = (nodes: { id: string; operator: string; params?: Record<string, unknown> }[], ports: Record<string, [string, string]>) =>
-  pipelineOf(
-    nodes,
-    nodes.slice(1).map((n, i): [string, string, string, string] => [nodes[i].id, ports[nodes[i].operator]?.[1] ?? 'image', n.id, ports[n.operator]?.[0] ?? 'image']),
-  );
-
 async function timeOpen(runtime: Runtime, pipeline: object): Promise<number> {
   const started = performance.now();
   const session = await Session.open({ pipeline, runtime, cacheBytes: 0 });
@@ -320,7 +314,7 @@ async function timeOpen(runtime: Runtime, pipeline: object): Promise<number> {
 
 /** Opening a session of 8 operators (each started, connected, said hello), against opening 8 sessions of one, one after another. */
 async function coldStartOf(runtime: Runtime, sizes: BenchSizes): Promise<ColdStart> {
-  const eight = chainOf([{ id: 'src', operator: 'synthetic', params: { width: 64, height: 64 } }, ...Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, operator: 'scale' }))], {});
+  const eight = await chainPipeline(runtime, [{ id: 'src', operator: 'synthetic', params: { width: 64, height: 64 } }, ...Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, operator: 'scale' }))]);
   await timeOpen(runtime, eight); // warm: the operators' files in the page cache, as on any start but the machine's first
   const parallel: number[] = [];
   const sequential: number[] = [];
@@ -357,16 +351,13 @@ async function containerBench(kind: 'docker' | 'singularity', processes: Process
 
   say('warm re-run after a param change at the last node');
   const side = sizes.chainSide >= 2048 ? 2048 : sizes.chainSide;
-  const five = chainOf(
-    [
-      { id: 'src', operator: 'synthetic', params: { pattern: 'gaussian-blobs', width: side, height: side } },
-      { id: 'blur', operator: 'gaussian-blur', params: { sigma: 2 } },
-      { id: 'gain', operator: 'scale', params: { a: 2 } },
-      { id: 'offset', operator: 'scale', params: { b: 1 } },
-      { id: 'last', operator: 'scale', params: { a: 1 } },
-    ],
-    {},
-  );
+  const five = await chainPipeline(runtime, [
+    { id: 'src', operator: 'synthetic', params: { pattern: 'gaussian-blobs', width: side, height: side } },
+    { id: 'blur', operator: 'gaussian-blur', params: { sigma: 2 } },
+    { id: 'gain', operator: 'scale', params: { a: 2 } },
+    { id: 'offset', operator: 'scale', params: { b: 1 } },
+    { id: 'last', operator: 'scale', params: { a: 1 } },
+  ]);
   const started = performance.now();
   const session = await Session.open({ pipeline: five, runtime });
   let coldMs: number;
