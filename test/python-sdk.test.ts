@@ -239,6 +239,24 @@ describe('failures of Python operators', () => {
     expect(pidOf(session, 'bad')).toBe(pid);
   });
 
+  it('the lines written just before the exception are in the report even when the engine reads the answer first', async () => {
+    // Busy the engine's event loop after it has sent frame 1: the operator's output and its error answer then wait
+    // together, and the kernel lists the control socket first (it was listed for frame 0's answer).
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const session = await open(faulty({ mode: 'raise', at: 1 }));
+      session.on('node', ({ node, frames }) => {
+        if (node !== 'bad' || frames !== 1) return;
+        setImmediate(() => {
+          const until = Date.now() + 300;
+          while (Date.now() < until);
+        });
+      });
+      const error = (await session.run().catch((e: unknown) => e)) as RunError;
+      expect(error.failure.log).toContain('print line from frame 1');
+      expect(error.failure.log).toMatch(/log line from frame 1 of node bad/);
+    }
+  });
+
   it("logging and print() lines reach the engine's log events", async () => {
     const session = await open(faulty({ mode: 'ok' }, 2));
     const lines: { node: string; stream: string; line: string }[] = [];

@@ -85,6 +85,15 @@ export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
 }
 
+/**
+ * Its last lines for an error report. What it wrote just before it answered or exited can be waiting, unread, in
+ * this turn of the event loop (when the kernel lists the control socket first), so that turn is finished first.
+ */
+export async function lastOutput(process: OperatorProcess): Promise<string> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return process.logTail();
+}
+
 export function describeExit(exit: ExitInfo): string {
   const base = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const hint = exit.signal === 'SIGSEGV' ? ' (a segmentation fault: did it write into an input frame? input frames are read-only)' : '';

@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { call, frameMismatch, METHODS, percentiles, RpcError, type Frame, type OperatorErrorData, type ProcessResult, type SlotGrant, type SlotRef } from '@emflow/sdk';
 import type { RunPlan } from '../plan.js';
-import { describeExit } from '../runtime/runtime.js';
+import { describeExit, lastOutput } from '../runtime/runtime.js';
 import { mostReplicas, portKey, type ResolvedPipeline } from '../validate/pipeline.js';
 import type { HeldFrame, ResultCache } from './cache.js';
 import { RunError } from './errors.js';
@@ -230,7 +230,7 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       }
       if (outcome === 'timeout') {
         await worker.process.kill();
-        throw new RunError({ node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: worker.process.logTail() });
+        throw new RunError({ node, operator, frame, detail: `did not answer within ${ctx.timeoutMs} ms; it was stopped`, log: await lastOutput(worker.process) });
       }
       return outcome;
     } catch (error) {
@@ -239,19 +239,19 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       if (error instanceof RpcError) {
         const data = error.data as Partial<OperatorErrorData> | undefined;
         const kind = data?.name ?? `error ${error.code}`;
-        throw new RunError({ node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: worker.process.logTail() });
+        throw new RunError({ node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: await lastOutput(worker.process) });
       }
       // The engine cut the connection because the operator broke the protocol: say so, and stop the operator
       // (it cannot be talked to any more), so that the next run starts it again.
       const reason = (error as Error).message;
       if (/^(sent a control message larger than|malformed JSON on the control socket)/.test(reason)) {
         await worker.process.kill();
-        throw new RunError({ node, operator, frame, detail: reason, log: worker.process.logTail() });
+        throw new RunError({ node, operator, frame, detail: reason, log: await lastOutput(worker.process) });
       }
       // The connection broke: report how the operator ended.
       const exit = await Promise.race([worker.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
       const detail = exit ? `${describeExit(exit)} while processing` : `lost its connection: ${(error as Error).message}`;
-      throw new RunError({ node, operator, frame, detail, log: worker.process.logTail() });
+      throw new RunError({ node, operator, frame, detail, log: await lastOutput(worker.process) });
     } finally {
       timedOut.cancel();
       closing.cancel();

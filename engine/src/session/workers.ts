@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { call, ERRORS, RpcError, METHODS, openChannel, PROTOCOL_VERSION, type AllocateParams, type Channel, type HelloParams, type HelloResult, type SlotGrant } from '@emflow/sdk';
-import { describeExit, type ExitInfo, type OperatorInfo, type OperatorProcess, type Runtime, type SessionPaths } from '../runtime/runtime.js';
+import { describeExit, lastOutput, type ExitInfo, type OperatorInfo, type OperatorProcess, type Runtime, type SessionPaths } from '../runtime/runtime.js';
 import { RunError } from './errors.js';
 import { timeout } from './waits.js';
 
@@ -113,7 +113,7 @@ export async function startWorker(
     server.forget(token);
     if (outcome === 'timeout') await started.kill();
     const detail = outcome === 'timeout' ? `did not connect within ${startTimeoutMs} ms (${started.description}); it was stopped` : `${describeExit(outcome as ExitInfo)} before connecting`;
-    throw new RunError({ node, operator: info.spec.name, detail, log: started.logTail() });
+    throw new RunError({ node, operator: info.spec.name, detail, log: await lastOutput(started) });
   }
   const worker: Worker = { node, info, process: started, channel: outcome };
   void started.exited.then((exit) => (worker.exit = exit));
