@@ -5,7 +5,7 @@ export * from './codec.js';
 export { checkArrow } from './arrow-messages.js';
 export * from './operator.js';
 export * from './protocol/messages.js';
-export { openChannel, call, MAX_CONTROL_MESSAGE_BYTES, RpcError, type Channel } from './protocol/channel.js';
+export { openChannel, readLines, call, MAX_CONTROL_MESSAGE_BYTES, RpcError, type Channel } from './protocol/channel.js';
 export { map, unmap, SlotMappings } from './shm.js';
 export { npyHeader, decodeNpy } from './npy.js';
 export { fileKind, openRegularFile, checkRegularFile, NotARegularFileError } from './file-kind.js';

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   logs: async () => (await import('./commands/logs.js')).logsCommand,
   export: async () => (await import('./commands/export.js')).exportCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
+  agent: async () => (await import('./commands/agent.js')).agentCommand,
 };
 const asked = process.argv[2];
 const registers = await Promise.all(Object.hasOwn(COMMANDS, asked) ? [COMMANDS[asked]()] : Object.values(COMMANDS).map((load) => load()));

@@ -52,6 +52,11 @@ export interface Allocation {
 export const DEFAULT_OPERATOR_CPUS = 1;
 export const DEFAULT_OPERATOR_MEM_MB = 1024;
 
+/** The whole CPUs an operator's process holds: what its spec asks, at least one. */
+export function operatorCpus(spec: OperatorSpec | undefined): number {
+  return Math.max(1, Math.ceil(spec?.resources?.cpus ?? DEFAULT_OPERATOR_CPUS));
+}
+
 /**
  * The allocation a pipeline needs: its operators all run at once and stay warm for the whole run, so every
  * node's `resources` are added up (a node without them counts 1 CPU and 1024 MiB). `given` (the --cpus and
@@ -63,7 +68,7 @@ export function allocationFor(specs: ReadonlyMap<string, OperatorSpec>, nodes: r
   let gpus = 0;
   for (const id of nodes) {
     const resources = specs.get(id)?.resources ?? {};
-    cpus += Math.max(1, Math.ceil(resources.cpus ?? DEFAULT_OPERATOR_CPUS));
+    cpus += operatorCpus(specs.get(id));
     memMB += resources.memory === undefined ? DEFAULT_OPERATOR_MEM_MB : Math.ceil(memoryBytes(resources.memory) / 2 ** 20);
     gpus += resources.gpu ?? 0;
   }

@@ -177,7 +177,9 @@ export class SingularityRuntime implements Runtime {
       env[`SINGULARITYENV_${key}`] = value;
     }
     if (!this.slurm) return spawnOperatorProcess(command[0], command.slice(1), env);
-    const step = ['--exact', '--overlap', '--nodes=1', '--ntasks=1', ...stepResources({ ...operator.spec, resources: { cpus: 1, ...operator.spec.resources } }), `--job-name=emflow-${node}`, '--quiet', '--kill-on-bad-exit=1'];
+    // on this host, where the slot files are: in a job of several nodes, srun would pick any of them
+    const here = process.env.SLURMD_NODENAME ? [`--nodelist=${process.env.SLURMD_NODENAME}`] : [];
+    const step = ['--exact', '--overlap', '--nodes=1', '--ntasks=1', ...here, ...stepResources({ ...operator.spec, resources: { cpus: 1, ...operator.spec.resources } }), `--job-name=emflow-${node}`, '--quiet', '--kill-on-bad-exit=1'];
     // srun passes SIGTERM on to the step; killed outright, it would leave the step's tasks running
     return spawnOperatorProcess('srun', [...step, ...command], env, { stopSignal: 'SIGTERM', stopGraceMs: 3000 });
   }

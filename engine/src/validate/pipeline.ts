@@ -54,6 +54,8 @@ export interface PipelineDocument {
   edges: PipelineEdge[];
   /** streaming alerts: logged and shown when processing falls further behind acquisition */
   alerts?: { lagSeconds?: number; lagFrames?: number };
+  /** multi-node runs: node id → index of the host it must run on (0: the engine's) */
+  placement?: { hosts?: Record<string, number> };
 }
 
 /** A valid pipeline with everything the scheduler needs precomputed. */

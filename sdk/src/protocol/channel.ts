@@ -133,16 +133,13 @@ export class Channel {
 }
 
 /**
- * Wrap a connected socket. `onClose` fires once when the peer goes away, or is cut off for sending a message larger
- * than MAX_CONTROL_MESSAGE_BYTES or one that is not JSON; pending requests are rejected then, with that reason.
+ * Call `onLine` with each newline-ended message of a socket (blank lines skipped), in order. Bytes of a message
+ * not yet ended are kept as the chunks they came in (no re-scanning, no copies until a message is complete) and
+ * bounded: a peer that never sends a newline is cut off, not buffered forever. `onLine` may destroy the socket.
  */
-export function openChannel(socket: Socket, onClose: (reason: string) => void = () => {}): Channel {
-  const channel = new Channel(socket);
-  // Bytes of the message not yet ended by a newline, kept as the chunks they came in (no re-scanning, no copies
-  // until a message is complete), and bounded: a peer that never sends a newline is cut off, not buffered forever.
+export function readLines(socket: Socket, onLine: (line: string) => void): void {
   let parts: Buffer[] = [];
   let pendingBytes = 0;
-  socket.setNoDelay(true);
   socket.on('data', (chunk: Buffer) => {
     let at = 0;
     while (!socket.destroyed) {
@@ -162,16 +159,27 @@ export function openChannel(socket: Socket, onClose: (reason: string) => void = 
       parts = [];
       pendingBytes = 0;
       at = newline + 1;
-      if (line.trim() === '') continue;
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        socket.destroy(new Error(`malformed JSON on the control socket: ${line.slice(0, 120)}`));
-        return;
-      }
-      channel.receive(message);
+      if (line.trim() !== '') onLine(line);
     }
+  });
+}
+
+/**
+ * Wrap a connected socket. `onClose` fires once when the peer goes away, or is cut off for sending a message larger
+ * than MAX_CONTROL_MESSAGE_BYTES or one that is not JSON; pending requests are rejected then, with that reason.
+ */
+export function openChannel(socket: Socket, onClose: (reason: string) => void = () => {}): Channel {
+  const channel = new Channel(socket);
+  socket.setNoDelay(true);
+  readLines(socket, (line) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      socket.destroy(new Error(`malformed JSON on the control socket: ${line.slice(0, 120)}`));
+      return;
+    }
+    channel.receive(message);
   });
   let closed = false;
   const close = (reason: string) => {

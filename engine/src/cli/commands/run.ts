@@ -2,13 +2,14 @@
 import { Option, type Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { loadPipeline } from '../../pipeline-file.js';
-import { preparePipeline } from '../../prepare.js';
+import { documentOperatorDirs, preparePipeline } from '../../prepare.js';
 import type { Session } from '../../session/session.js';
 import type { NodeReport, RunReport } from '../../session/run.js';
 import { RunError } from '../../session/errors.js';
 import { ValidationError } from '../../validate/problems.js';
 import { EXIT, reportError, UsageError } from '../exit.js';
 import { addOperatorsOption, cliRuntime, namesOperatorDirs, operatorDirsOption, repeatable, runtimeOption } from '../operator-dirs.js';
+import { spreadOver } from '../hosts.js';
 import { createProgress, type Progress } from '../progress.js';
 import { Resume } from '../resume.js';
 
@@ -24,6 +25,8 @@ interface RunFlags {
   timeout?: string;
   progress: string;
   resume?: boolean;
+  plan?: boolean;
+  spread?: boolean;
 }
 
 /** Apply `--set NODE.PARAM=VALUE` (VALUE parsed as JSON when it is JSON, else taken as a string). */
@@ -83,6 +86,8 @@ export function runCommand(program: Command): void {
     .option('--json', 'print the run report as one JSON object on stdout')
     .option('--frames <n>', 'stop every source after n frames')
     .option('--timeout <ms>', 'stop an operator that takes longer than this for one frame', '120000')
+    .option('--plan', 'in a Slurm job of several nodes: print which host runs each node, and stop')
+    .option('--spread', 'in a Slurm job of several nodes: put one node on each host in turn, whatever they ask (to test transfers between hosts)')
     .option('--resume', 'go on where an earlier run into --out DIR stopped: files its sources finished are skipped (journal in DIR/.emflow-resume)')
     .addOption(new Option('--progress <style>', 'per-node progress on stderr: auto (a live display on a terminal, unless --json), plain (one line per node state change), none').choices(['auto', 'plain', 'none']).default('auto'))
     .addHelpText('after', '\nExit status: 0 success, 1 invalid pipeline or failed run, 2 usage error or unreadable file, 130 interrupted.')
@@ -96,12 +101,17 @@ export function runCommand(program: Command): void {
       applySettings(document, flags.set, file);
       const baseDir = dirname(resolve(file));
       // validated here too, where the document's own operator folders are known; the session checks again
-      const { runtime, problems, catalog, pipeline } = await preparePipeline(document, {
+      const prepared = await preparePipeline(document, {
         runtime: namesOperatorDirs(document) ? runtimeName : await cliRuntime(runtimeName, operatorDirs, flags.images),
         operatorDirs,
         baseDir,
       });
+      const { problems, catalog, pipeline } = prepared;
       if (problems.length) throw new ValidationError(problems, file);
+      // in a Slurm job of several nodes, operators are spread over its hosts (nodes/)
+      const hosts = await spreadOver(pipeline!, prepared.runtime, { plan: flags.plan, spread: flags.spread, runtimeName, operatorDirs: [...operatorDirs, ...documentOperatorDirs(document, baseDir).dirs], images: flags.images && resolve(flags.images) });
+      if (hosts === 'planned') return;
+      const runtime = hosts?.runtime ?? prepared.runtime;
       // --resume: sources skip the files an earlier run finished, and journal the ones this run finishes
       const resume = flags.resume ? new Resume(pipeline!, [document, pipeline!.document], resolve(flags.out!), file, { owner: runtime.fileOwner }) : undefined;
       for (const line of resume?.describe() ?? []) process.stderr.write(line + '\n');
@@ -120,17 +130,21 @@ export function runCommand(program: Command): void {
         state.progress?.stop();
         process.stderr.write('\nemflow: interrupted, stopping operators\n');
         recording?.interrupted();
-        void state.session?.close().finally(() => process.exit(EXIT.interrupted));
+        void Promise.resolve(state.session?.close())
+          .then(() => hosts?.close())
+          .finally(() => process.exit(EXIT.interrupted));
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
       const session = (state.session = await Session.open({ pipeline: document as object, baseDir, runtime, timeoutMs, cacheBytes: 0 }).catch(async (error: unknown) => {
+        await hosts?.close();
         if (state.interrupted) process.exit(EXIT.interrupted);
         await recording?.finish({ error });
         throw error instanceof ValidationError ? new ValidationError(error.problems, file) : error;
       }));
       if (state.interrupted) {
         await session.close();
+        await hosts?.close();
         process.exit(EXIT.interrupted);
       }
       const operators = new Map(session.pipeline.document.nodes.map((n) => [n.id, n.operator]));
@@ -179,6 +193,7 @@ export function runCommand(program: Command): void {
         process.exitCode = reportError(error);
       } finally {
         await session.close();
+        await hosts?.close();
       }
     });
 }

@@ -1,0 +1,19 @@
+// emflow agent: started by a multi-node run on each of its other hosts (nodes/agent.ts); not for users to run.
+import type { Command } from 'commander';
+import { UsageError } from '../exit.js';
+
+export function agentCommand(program: Command): void {
+  program
+    .command('agent', { hidden: true })
+    .description("serve a multi-node run's operators on this host (started by the engine with srun; reads EMFLOW_AGENT_ENGINE and EMFLOW_AGENT_SECRET)")
+    .action(async () => {
+      const { agentEnvironment, runAgent } = await import('../../nodes/agent.js');
+      let env;
+      try {
+        env = agentEnvironment();
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      process.exitCode = await runAgent(env);
+    });
+}

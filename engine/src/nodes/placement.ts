@@ -1,0 +1,125 @@
+// Which host of a Slurm allocation runs each worker of a pipeline (a pure function). Connected operators stay on one
+// host while it has CPUs and GPUs for them (their frames then stay in its shared memory); the replicas of a node
+// go to different hosts; a node can be pinned to a host; a pipeline that does not fit is refused before anything
+// starts, with what it asks and what each host has left.
+import { operatorCpus } from '../hpc/script.js';
+import { EnvironmentError } from '../runtime/runtime.js';
+import type { ResolvedPipeline } from '../validate/pipeline.js';
+
+export interface PlacementHost {
+  name: string;
+  cpus: number;
+  gpus: number;
+}
+
+export interface PlacementNode {
+  id: string;
+  operator: string;
+  /** per replica: whole CPUs (at least 1) and GPUs */
+  cpus: number;
+  gpus: number;
+  /** replicas started with the run (the node's replicas.min, else 1) */
+  replicas: number;
+}
+
+export interface PlacementOptions {
+  /** node id → index of a host in the allocation's order */
+  pins?: ReadonlyMap<string, number>;
+  /** one node per host in turn, whatever they ask (to test transfers between hosts) */
+  spread?: boolean;
+}
+
+/** node id → the host of each of its replicas (replica 0 first) */
+export type Placement = Map<string, string[]>;
+
+export class PlacementError extends EnvironmentError {
+  override name = 'PlacementError';
+}
+
+/**
+ * Place `nodes` (in run order, sources first) over `hosts` (the engine's first). `edges` are [from, to] node ids.
+ * Throws a PlacementError naming the node that does not fit.
+ */
+export function placeNodes(nodes: readonly PlacementNode[], edges: readonly (readonly [string, string])[], hosts: readonly PlacementHost[], options: PlacementOptions = {}): Placement {
+  if (!hosts.length) throw new PlacementError('the allocation has no hosts');
+  const free = new Map(hosts.map((h) => [h.name, { cpus: h.cpus, gpus: h.gpus }]));
+  const placement: Placement = new Map();
+  const fits = (host: string, node: PlacementNode) => free.get(host)!.cpus >= node.cpus && free.get(host)!.gpus >= node.gpus;
+  const take = (host: string, node: PlacementNode) => {
+    const left = free.get(host)!;
+    left.cpus -= node.cpus;
+    left.gpus -= node.gpus;
+    placement.set(node.id, [...(placement.get(node.id) ?? []), host]);
+  };
+  const refuse = (node: PlacementNode, why: string) => {
+    const left = hosts.map((h) => `${h.name} ${free.get(h.name)!.cpus} of ${h.cpus} CPUs${h.gpus ? `, ${free.get(h.name)!.gpus} of ${h.gpus} GPUs` : ''}`).join('; ');
+    const asks = `${node.replicas > 1 ? `${node.replicas} replicas × ` : ''}${node.cpus} CPU${node.cpus === 1 ? '' : 's'}${node.gpus ? ` and ${node.gpus} GPU${node.gpus === 1 ? '' : 's'}` : ''}`;
+    return new PlacementError(`node "${node.id}" (${node.operator}) asks ${asks}: ${why} (free now: ${left})`);
+  };
+
+  // pinned nodes first: they have no choice
+  const pins = options.pins ?? new Map<string, number>();
+  for (const [id, index] of pins) {
+    const node = nodes.find((n) => n.id === id);
+    if (!node) throw new PlacementError(`placement.hosts pins node "${id}", which the pipeline does not have`);
+    const host = hosts[index];
+    if (!host) throw new PlacementError(`placement.hosts pins node "${id}" to host ${index}, but the allocation has ${hosts.length} host${hosts.length === 1 ? '' : 's'} (0 to ${hosts.length - 1})`);
+    for (let r = 0; r < node.replicas; r++) {
+      if (!fits(host.name, node)) throw refuse(node, `it is pinned to ${host.name}, which has not enough left`);
+      take(host.name, node);
+    }
+  }
+
+  nodes.forEach((node, i) => {
+    if (placement.has(node.id)) return;
+    if (options.spread) {
+      for (let r = 0; r < node.replicas; r++) placement.set(node.id, [...(placement.get(node.id) ?? []), hosts[(i + r) % hosts.length].name]);
+      return;
+    }
+    // hosts of the node's neighbours already placed, most edges first; then the host with most CPUs left
+    const neighbours = new Map<string, number>();
+    for (const [from, to] of edges) {
+      const other = to === node.id ? from : from === node.id ? to : undefined;
+      for (const host of (other !== undefined && placement.get(other)) || []) neighbours.set(host, (neighbours.get(host) ?? 0) + 1);
+    }
+    for (let r = 0; r < node.replicas; r++) {
+      const used = placement.get(node.id) ?? [];
+      const ranked = hosts
+        .map((h, order) => ({ name: h.name, order }))
+        .filter(({ name }) => fits(name, node))
+        .sort(
+          (a, b) =>
+            // a replica avoids the hosts its node's other replicas are on
+            Number(used.includes(a.name)) - Number(used.includes(b.name)) ||
+            (neighbours.get(b.name) ?? 0) - (neighbours.get(a.name) ?? 0) ||
+            free.get(b.name)!.cpus - free.get(a.name)!.cpus ||
+            a.order - b.order,
+        );
+      if (!ranked.length) throw refuse(node, 'no host of the allocation has that left');
+      take(ranked[0].name, node);
+    }
+  });
+  return placement;
+}
+
+/** The placement as `--plan` prints it: one line per host, its nodes and what they take of it. */
+export function describePlacement(placement: Placement, nodes: readonly PlacementNode[], hosts: readonly PlacementHost[]): string[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  return hosts.map((host, index) => {
+    const here = [...placement].flatMap(([id, replicas]) => replicas.map((h, r) => (h === host.name ? (replicas.length > 1 ? `${id}[${r}]` : id) : undefined))).filter((x): x is string => x !== undefined);
+    const cpus = here.reduce((n, label) => n + byId.get(label.replace(/\[\d+\]$/, ''))!.cpus, 0);
+    const role = index === 0 ? ' (engine)' : '';
+    return `${host.name}${role}: ${here.length ? here.join(', ') : '-'}  [${cpus} of ${host.cpus} CPUs]`;
+  });
+}
+
+/** What placement needs of a valid pipeline: its nodes in run order with what they ask, its edges, its pins. */
+export function placementInput(pipeline: ResolvedPipeline): { nodes: PlacementNode[]; edges: [string, string][]; pins: Map<string, number> } {
+  const byId = new Map(pipeline.document.nodes.map((n) => [n.id, n]));
+  const nodes = pipeline.order.map((id) => {
+    const spec = pipeline.specs.get(id);
+    return { id, operator: byId.get(id)!.operator, cpus: operatorCpus(spec), gpus: spec?.resources?.gpu ?? 0, replicas: byId.get(id)!.replicas?.min ?? 1 };
+  });
+  const edges = pipeline.document.edges.map((e): [string, string] => [e.from.node, e.to.node]);
+  return { nodes, edges, pins: new Map(Object.entries(pipeline.document.placement?.hosts ?? {})) };
+}

@@ -1,0 +1,62 @@
+// Slot files touched by the relays between hosts. Names are checked by the caller (slot-sync.ts isSlotName); files
+// are opened without following a symbolic link, created 0600, and grown, never shrunk (sdk/PROTOCOL.md §1).
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+function open(dir: string, slot: string, size: number): number {
+  mkdirSync(dirname(join(dir, slot)), { recursive: true, mode: 0o700 });
+  const fd = openSync(join(dir, slot), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    if (fstatSync(fd).size < size) ftruncateSync(fd, size);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** The slot exists and is at least `size` bytes. */
+export function ensureSlot(dir: string, slot: string, size: number): void {
+  closeSync(open(dir, slot, size));
+}
+
+/** Write a frame's bytes at `offset` into the slot, grown to `size` first. */
+export function writeSlot(dir: string, slot: string, size: number, offset: number, chunks: Buffer[]): void {
+  const fd = open(dir, slot, size);
+  try {
+    let at = offset;
+    // writev takes at most IOV_MAX (1024) buffers at a time
+    for (let i = 0; i < chunks.length; i += 1024) {
+      const batch = chunks.slice(i, i + 1024);
+      const bytes = batch.reduce((n, b) => n + b.length, 0);
+      const written = writevSync(fd, batch, at);
+      // a short write (rare on tmpfs): the rest from one buffer
+      const rest = written < bytes ? Buffer.concat(batch).subarray(written) : Buffer.alloc(0);
+      for (let done = 0; done < rest.length; ) done += writeSync(fd, rest, done, rest.length - done, at + written + done);
+      at += bytes;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A frame's bytes from a slot. */
+export function readSlot(dir: string, slot: string, offset: number, length: number): Buffer {
+  const fd = openSync(join(dir, slot), constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const bytes = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) {
+      const n = readSync(fd, bytes, read, length - read, offset + read);
+      if (n === 0) throw new Error(`slot ${slot} ends before byte ${offset + length}`);
+      read += n;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function removeSlot(dir: string, slot: string): void {
+  rmSync(join(dir, slot), { force: true });
+}

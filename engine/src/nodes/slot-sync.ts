@@ -1,0 +1,74 @@
+// What a control message relayed between hosts means for the slot files on either side (pure functions).
+// Slots are written by exactly one worker (the one whose folder holds them: `<worker key>/<port>.<n>`), so the
+// host of that worker always has a slot's latest bytes; every other host gets them sent with the message that
+// first needs them there: inputs of a `process` call towards the operator, outputs of its answer towards the engine.
+import { METHODS, type SlotGrant, type SlotRef } from '@emflow/sdk';
+
+/** `<node or replica key>/<port>.<n>`, as the engine names slots (sdk/PROTOCOL.md §1): no `..`, no absolute path. */
+const SLOT_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.r[0-9]{1,6})?\/[A-Za-z_][A-Za-z0-9_]{0,63}\.[0-9]{1,15}$/;
+
+export function isSlotName(name: unknown): name is string {
+  return typeof name === 'string' && SLOT_NAME.test(name);
+}
+
+/** The worker key whose folder holds a slot: the one process that writes it. */
+export function writerOf(slot: string): string {
+  return slot.slice(0, slot.indexOf('/'));
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+export function isSlotGrant(value: unknown): value is SlotGrant {
+  const grant = value as SlotGrant;
+  return typeof value === 'object' && value !== null && isSlotName(grant.slot) && isCount(grant.size) && (grant.limit === undefined || isCount(grant.limit));
+}
+
+export function isSlotRef(value: unknown): value is SlotRef {
+  const ref = value as SlotRef;
+  return isSlotGrant(value) && isCount(ref.offset) && isCount(ref.length) && ref.offset + ref.length <= ref.size;
+}
+
+const own = (record: unknown): unknown[] => (typeof record === 'object' && record !== null ? Object.values(record) : []);
+
+interface Message {
+  id?: unknown;
+  method?: unknown;
+  params?: { inputs?: unknown; grants?: unknown; slots?: unknown };
+  result?: { outputs?: unknown } & Partial<SlotGrant>;
+}
+
+const asMessage = (message: unknown): Message => (typeof message === 'object' && message !== null ? (message as Message) : {});
+
+/** What a message from the engine to an operator asks of the operator's host before it is delivered there. */
+export interface TowardsOperator {
+  /** a `process` or `next` call, whose answer names the outputs to send back */
+  call?: unknown;
+  inputs: SlotRef[];
+  /** slots to exist there at least this large: the call's grants, or a grown slot answering `allocate` */
+  grants: SlotGrant[];
+  /** slots the engine deleted */
+  released: string[];
+}
+
+export function towardsOperator(raw: unknown): TowardsOperator {
+  const message = asMessage(raw);
+  const needs: TowardsOperator = { inputs: [], grants: [], released: [] };
+  if (message.method === METHODS.process || message.method === METHODS.next) {
+    needs.call = message.id;
+    needs.inputs = own(message.params?.inputs).filter(isSlotRef);
+    needs.grants = own(message.params?.grants).filter(isSlotGrant);
+  } else if (message.method === METHODS.release) {
+    needs.released = (Array.isArray(message.params?.slots) ? message.params.slots : []).filter(isSlotName);
+  } else if (message.method === undefined && isSlotGrant(message.result)) {
+    needs.grants = [message.result];
+  }
+  return needs;
+}
+
+/** The output slots an operator's message names, when it answers one of `calls` (ids of `process`/`next` calls). */
+export function answeredOutputs(raw: unknown, calls: Set<unknown>): SlotRef[] {
+  const message = asMessage(raw);
+  if (message.method !== undefined || !calls.has(message.id)) return [];
+  calls.delete(message.id);
+  return own(message.result?.outputs).filter(isSlotRef);
+}

@@ -1,0 +1,117 @@
+// Records on the TCP connections between the engine and its agents: a JSON header, then `bytes` bytes of body
+// (frame bytes, for slot records). Framing: a 4-byte big-endian header length, the header's UTF-8 JSON, the body.
+// The body is handed over as the socket's own chunks, so that it is copied once more only into its slot file.
+import type { Socket } from 'node:net';
+
+export interface RecordHeader {
+  t: string;
+  bytes?: number;
+  [field: string]: unknown;
+}
+
+/** Headers are control messages and slot names: far below this. */
+export const MAX_HEADER_BYTES = 16 << 20;
+/** A frame body: the per-frame maximum of a slot pool is below this (1 TiB). */
+const MAX_BODY_BYTES = 2 ** 40;
+
+export function encodeHeader(header: RecordHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.allocUnsafe(4);
+  prefix.writeUInt32BE(json.length);
+  return Buffer.concat([prefix, json]);
+}
+
+/** Write a record; resolves when the socket can take more (TCP backpressure bounds what is in flight). */
+export function writeRecord(socket: Socket, header: RecordHeader, body: Buffer[] = []): Promise<void> {
+  const bytes = body.reduce((n, b) => n + b.length, 0);
+  let ok = socket.write(encodeHeader(bytes ? { ...header, bytes } : header));
+  for (const chunk of body) ok = socket.write(chunk);
+  return ok || socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+}
+
+export class WireError extends Error {
+  override name = 'WireError';
+}
+
+/**
+ * Reads records from a byte stream: `push` each chunk as it arrives; `onRecord` gets each header with its body's
+ * chunks (slices of the pushed chunks, never copied). A malformed stream throws a WireError from `push`.
+ */
+export class RecordReader {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private header?: RecordHeader;
+
+  constructor(private readonly onRecord: (header: RecordHeader, body: Buffer[]) => void) {}
+
+  push(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    for (;;) {
+      if (!this.header) {
+        if (this.pendingBytes < 4) return;
+        const length = this.peek(4).readUInt32BE(0);
+        if (length === 0 || length > MAX_HEADER_BYTES) throw new WireError(`a record header of ${length} bytes (at most ${MAX_HEADER_BYTES})`);
+        if (this.pendingBytes < 4 + length) return;
+        this.take(4);
+        this.header = parseHeader(Buffer.concat(this.take(length)).toString('utf8'));
+      }
+      const bytes = this.header.bytes ?? 0;
+      if (this.pendingBytes < bytes) return;
+      const header = this.header;
+      this.header = undefined;
+      this.onRecord(header, this.take(bytes));
+    }
+  }
+
+  private peek(n: number): Buffer {
+    return this.pending[0].length >= n ? this.pending[0] : Buffer.concat(this.pending).subarray(0, n);
+  }
+
+  /** The next n bytes as chunks. */
+  private take(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const first = this.pending[0];
+      if (first.length <= n) {
+        out.push(first);
+        this.pending.shift();
+        n -= first.length;
+        this.pendingBytes -= first.length;
+      } else {
+        out.push(first.subarray(0, n));
+        this.pending[0] = first.subarray(n);
+        this.pendingBytes -= n;
+        n = 0;
+      }
+    }
+    return out;
+  }
+}
+
+function parseHeader(text: string): RecordHeader {
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch {
+    throw new WireError('a record header that is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header) || typeof (header as RecordHeader).t !== 'string') {
+    throw new WireError('a record header without a type');
+  }
+  const { bytes } = header as RecordHeader;
+  if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= MAX_BODY_BYTES)) throw new WireError(`a record body of ${String(bytes)} bytes`);
+  return header as RecordHeader;
+}
+
+/** Read a socket's records until it closes; a malformed stream destroys the socket with the WireError. */
+export function readRecords(socket: Socket, onRecord: (header: RecordHeader, body: Buffer[]) => void): void {
+  const reader = new RecordReader(onRecord);
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk);
+    } catch (error) {
+      socket.destroy(error as Error);
+    }
+  });
+}
