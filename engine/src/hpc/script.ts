@@ -47,6 +47,8 @@ export interface Allocation {
   memMB: number;
   /** GPUs (--gres=gpu:N), when any operator asks for them */
   gpus?: number;
+  /** hosts, when more than one: cpus, memMB and gpus are then per host (the run spreads its operators over them) */
+  nodes?: number;
 }
 
 export const DEFAULT_OPERATOR_CPUS = 1;
@@ -73,6 +75,23 @@ export function allocationFor(specs: ReadonlyMap<string, OperatorSpec>, nodes: r
     gpus += resources.gpu ?? 0;
   }
   return { cpus: given.cpus ?? Math.max(1, cpus), memMB: given.memMB ?? Math.max(1, memMB), ...(gpus ? { gpus } : {}) };
+}
+
+/**
+ * The allocation per host of a job of `hosts` nodes (--nodes): an even share of what the operators ask together,
+ * and at least what the largest of them asks (an operator runs on one host). `given` overrides either figure.
+ */
+export function allocationPerHost(specs: ReadonlyMap<string, OperatorSpec>, nodes: readonly string[], hosts: number, given: { cpus?: number; memMB?: number } = {}): Allocation {
+  const total = allocationFor(specs, nodes);
+  const each = nodes.map((id) => allocationFor(specs, [id]));
+  const share = (sum: number, largest: number) => Math.max(largest, Math.ceil(sum / hosts));
+  const gpus = share(total.gpus ?? 0, Math.max(0, ...each.map((a) => a.gpus ?? 0)));
+  return {
+    cpus: given.cpus ?? share(total.cpus, Math.max(...each.map((a) => a.cpus))),
+    memMB: given.memMB ?? share(total.memMB, Math.max(...each.map((a) => a.memMB))),
+    ...(gpus ? { gpus } : {}),
+    nodes: hosts,
+  };
 }
 
 /** What one node of a partition has (sinfo %c and %m). */
@@ -164,8 +183,8 @@ export function batchScript(o: BatchScriptOptions): string {
     `--output=${sbatchValue(logPattern(o.out), '--out')}`,
     ...(o.partition ? [`--partition=${sbatchValue(checkPartition(o.partition), '--partition')}`] : []),
     ...(o.time ? [`--time=${checkTime(o.time)}`] : []),
-    '--nodes=1',
-    '--ntasks=1',
+    // one task per host: emflow run on the first, its agents on the others (nodes/)
+    ...(o.allocation.nodes && o.allocation.nodes > 1 ? [`--nodes=${positive(o.allocation.nodes, 'nodes')}`, '--ntasks-per-node=1'] : ['--nodes=1', '--ntasks=1']),
     `--cpus-per-task=${positive(o.allocation.cpus, 'cpus')}`,
     `--mem=${positive(o.allocation.memMB, 'memory')}M`,
     ...(o.allocation.gpus ? [`--gres=gpu:${positive(o.allocation.gpus, 'gpus')}`] : []),

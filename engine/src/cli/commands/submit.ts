@@ -8,7 +8,7 @@ import { writeNewFile } from '@emflow/formats';
 import { loadPipeline } from '../../pipeline-file.js';
 import { preparePipeline } from '../../prepare.js';
 import { ValidationError } from '../../validate/problems.js';
-import { allocationFor, batchScript, checkPartition, checkTime, fitAllocation, jobSlug, parseMem, ScriptValueError } from '../../hpc/script.js';
+import { allocationFor, allocationPerHost, batchScript, checkPartition, checkTime, fitAllocation, jobSlug, parseMem, ScriptValueError } from '../../hpc/script.js';
 import { largestNode, requireSlurm, sbatch } from '../../hpc/slurm.js';
 import { SlurmError } from '../../hpc/slurm-text.js';
 import { EXIT, UsageError } from '../exit.js';
@@ -20,6 +20,7 @@ interface SubmitFlags {
   time?: string;
   cpus?: string;
   mem?: string;
+  nodes?: string;
   set: string[];
   out?: string;
   runtime: string;
@@ -63,6 +64,7 @@ export function submitCommand(program: Command): void {
       .option('--partition <name>', 'Slurm partition (default: the cluster default)')
       .option('--time <limit>', 'time limit: minutes, MM:SS, HH:MM:SS or D-HH:MM:SS (default: the partition default)')
       .option('--cpus <n>', 'CPUs for the job (default: the operators’ resources added up, 1 per operator without)')
+      .option('--nodes <n>', 'hosts for the job: operators are spread over them, and --cpus and --mem are per host (default 1)')
       .option('--mem <size>', 'memory for the job, e.g. 8G or 4096 (MiB) (default: the operators’ resources added up, 1 GiB per operator without)')
       .option('--set <NODE.PARAM=VALUE>', 'override a param (repeatable; VALUE is JSON or a string)', repeatable, [])
       .option('--out <dir>', 'outputs, the batch script and the job log (default ./emflow-out/<pipeline name>)')
@@ -78,6 +80,7 @@ export function submitCommand(program: Command): void {
     .action(
       slurmAction(async (file: string, flags: SubmitFlags) => {
         const cpus = positiveInteger('--cpus', flags.cpus);
+        const hosts = positiveInteger('--nodes', flags.nodes) ?? 1;
         const frames = positiveInteger('--frames', flags.frames);
         const timeoutMs = positiveInteger('--timeout', flags.timeout);
         const memMB = flags.mem === undefined ? undefined : parseMem(flags.mem);
@@ -99,7 +102,7 @@ export function submitCommand(program: Command): void {
 
         requireSlurm('sbatch');
         const given = { cpus, memMB };
-        const wanted = allocationFor(pipeline.specs, pipeline.order, given);
+        const wanted = hosts > 1 ? allocationPerHost(pipeline.specs, pipeline.order, hosts, given) : allocationFor(pipeline.specs, pipeline.order, given);
         const { allocation, notes, refusal } = fitAllocation(wanted, await largestNode(flags.partition), given, flags.partition);
         if (refusal) throw new SlurmError(refusal);
         for (const note of notes) process.stderr.write(`emflow: note: ${note}\n`);
