@@ -11,7 +11,7 @@ export default defineConfig({
           include: ['sdk/test/**/*.test.ts', 'formats/test/**/*.test.ts', 'engine/test/**/*.test.ts', 'operators/*/test/**/*.test.ts', 'test/**/*.test.ts'],
           // real components have configs of their own: a daemon and images (npm run test:docker), Apptainer and
           // SIF images (test:singularity), Slurm (test:slurm)
-          exclude: ['**/node_modules/**', '**/dist/**', 'test/docker/**', 'test/singularity/**', 'test/slurm/**'],
+          exclude: ['**/node_modules/**', '**/dist/**', 'test/docker/**', 'test/singularity/**', 'test/slurm/**', 'test/hosts/**'],
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 60_000,

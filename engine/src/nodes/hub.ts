@@ -34,6 +34,8 @@ interface Agent {
   operators: Map<string, { log: LogTail; exit: (info: ExitInfo) => void }>;
   /** why it is gone, once it is */
   lost?: string;
+  /** it went before the hub closed: what it left on its host is swept at close */
+  crashed?: boolean;
 }
 
 /** The host of a worker key: its node's placement, replicas beyond those placed going round the hosts. */
@@ -165,8 +167,9 @@ export class AgentHub {
   private lose(agent: Agent, why: string): void {
     if (agent.lost) return;
     agent.lost = why;
+    agent.crashed = !this.closing;
     agent.control?.destroy();
-    for (const operator of agent.operators.values()) operator.exit({ code: null, signal: null, reason: this.closing ? 'stopped' : `lost: ${why}` });
+    for (const operator of agent.operators.values()) operator.exit({ code: null, signal: null, reason: this.closing ? 'stopped with its host' : `lost with its host: ${why}` });
     agent.operators.clear();
     for (const waiting of agent.waiting.values()) waiting.resolve({ t: 'failed', message: why });
     agent.waiting.clear();
@@ -215,6 +218,14 @@ export class AgentHub {
     );
     for (const socket of this.connections) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // an agent killed outright could not remove its slot folder: a step on its host sweeps the folders of dead agents
+    await Promise.all([...this.agents.values()].filter((a) => a.crashed).map((a) => this.sweep(a.host)));
+  }
+
+  private async sweep(host: string): Promise<void> {
+    const step = spawnOperatorProcess('srun', ['--overlap', '-N1', '-n1', '-w', host, '--quiet', process.execPath, CLI_MAIN, 'agent', '--sweep'], process.env);
+    const ended = await Promise.race([step.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000))]);
+    if (!ended) await step.kill();
   }
 }
 

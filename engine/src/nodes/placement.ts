@@ -106,7 +106,10 @@ export function placeNodes(nodes: readonly PlacementNode[], edges: readonly (rea
 export function describePlacement(placement: Placement, nodes: readonly PlacementNode[], hosts: readonly PlacementHost[]): string[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   return hosts.map((host, index) => {
-    const here = [...placement].flatMap(([id, replicas]) => replicas.map((h, r) => (h === host.name ? (replicas.length > 1 ? `${id}[${r}]` : id) : undefined))).filter((x): x is string => x !== undefined);
+    const here = nodes.flatMap(({ id }) => {
+      const replicas = placement.get(id) ?? [];
+      return replicas.flatMap((h, r) => (h === host.name ? [replicas.length > 1 ? `${id}[${r}]` : id] : []));
+    });
     const cpus = here.reduce((n, label) => n + byId.get(label.replace(/\[\d+\]$/, ''))!.cpus, 0);
     const role = index === 0 ? ' (engine)' : '';
     return `${host.name}${role}: ${here.length ? here.join(', ') : '-'}  [${cpus} of ${host.cpus} CPUs]`;

@@ -1,10 +1,17 @@
 // Slot files touched by the relays between hosts. Names are checked by the caller (slot-sync.ts isSlotName); files
 // are opened without following a symbolic link, created 0600, and grown, never shrunk (sdk/PROTOCOL.md §1).
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
+/** The slot's worker folder, made when missing; a link in its place is refused (it would lead the write elsewhere). */
+function folderOf(dir: string, slot: string): void {
+  const folder = dirname(join(dir, slot));
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  if (!lstatSync(folder).isDirectory()) throw new Error(`${folder} is not a folder (a link?): slot ${slot} is not written through it`);
+}
+
 function open(dir: string, slot: string, size: number): number {
-  mkdirSync(dirname(join(dir, slot)), { recursive: true, mode: 0o700 });
+  folderOf(dir, slot);
   const fd = openSync(join(dir, slot), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
     if (fstatSync(fd).size < size) ftruncateSync(fd, size);
@@ -42,6 +49,7 @@ export function writeSlot(dir: string, slot: string, size: number, offset: numbe
 
 /** A frame's bytes from a slot. */
 export function readSlot(dir: string, slot: string, offset: number, length: number): Buffer {
+  folderOf(dir, slot);
   const fd = openSync(join(dir, slot), constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const bytes = Buffer.allocUnsafe(length);

@@ -95,6 +95,8 @@ export async function lastOutput(process: OperatorProcess): Promise<string> {
 }
 
 export function describeExit(exit: ExitInfo): string {
+  // no status to tell (a container the daemon lost, an operator whose host went away): the reason alone
+  if (exit.code === null && exit.signal === null && exit.reason) return exit.reason;
   const base = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const hint = exit.signal === 'SIGSEGV' ? ' (a segmentation fault: did it write into an input frame? input frames are read-only)' : '';
   return `${base}${exit.reason ? ` (${exit.reason})` : ''}${hint}`;

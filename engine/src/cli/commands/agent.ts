@@ -6,7 +6,13 @@ export function agentCommand(program: Command): void {
   program
     .command('agent', { hidden: true })
     .description("serve a multi-node run's operators on this host (started by the engine with srun; reads EMFLOW_AGENT_ENGINE and EMFLOW_AGENT_SECRET)")
-    .action(async () => {
+    .option('--sweep', 'remove the slot folders of agents and engines on this host that are gone, and exit')
+    .action(async (flags: { sweep?: boolean }) => {
+      if (flags.sweep) {
+        const { sweepStaleSessionDirs } = await import('../../session/session-dir.js');
+        for (const dir of sweepStaleSessionDirs()) process.stderr.write(`emflow agent: removed ${dir}\n`);
+        return;
+      }
       const { agentEnvironment, runAgent } = await import('../../nodes/agent.js');
       let env;
       try {

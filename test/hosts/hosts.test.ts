@@ -1,0 +1,207 @@
+// Multi-node runs on three real Slurm hosts (network namespaces with their own hostname and slurmd, joined by a
+// bridge; test/infra/hosts.sh): the example pipelines spread one node per host give byte-identical outputs to one
+// host; --plan prints the placement and starts nothing; a pipeline that cannot fit is refused before anything
+// starts; an agent killed mid-run fails the run naming the node and its host, and nothing is left on any host.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { operatorDirs, root } from '../helpers.js';
+import { HOSTS_SLURM_CONF } from './global-setup.js';
+
+const HOSTS = ['emflow-h1', 'emflow-h2', 'emflow-h3'];
+const cli = join(root, 'engine/dist/cli/main.js');
+const env = { ...process.env, SLURM_CONF: HOSTS_SLURM_CONF };
+const scratch = mkdtempSync(join(tmpdir(), 'emflow-hosts-'));
+const jobs: string[] = [];
+afterAll(() => {
+  if (jobs.length) spawnSync('scancel', jobs, { env });
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+interface Job {
+  id: string;
+  code: number | null;
+  log: string;
+}
+
+/** Submit a bash script as a job of the three hosts (2 CPUs each); `ended` resolves once the job is over. */
+function submit(name: string, body: string): { ended: Promise<Job>; id: () => string | undefined } {
+  const script = join(scratch, `${name}.sh`);
+  const log = join(scratch, `${name}.log`);
+  writeFileSync(script, `#!/bin/bash\nset -u\ncd ${root}\n${body}\n`);
+  let id: string | undefined;
+  const sbatch = spawn('sbatch', ['--wait', '--parsable', '-N3', '--exclusive', '-p', 'hosts', `--output=${log}`, script], { env });
+  sbatch.stdout.on('data', (chunk: Buffer) => {
+    id ??= chunk.toString().trim().split(';')[0];
+    jobs.push(id);
+  });
+  const ended = new Promise<Job>((resolve) => sbatch.on('close', (code) => resolve({ id: id ?? '?', code, log: existsSync(log) ? readFileSync(log, 'utf8') : '' })));
+  return { ended, id: () => id };
+}
+
+const emflowLine = (args: string) => `${process.execPath} ${cli} ${args}`;
+
+/** Processes on a host that are not its slurmd: agents, operators, job steps left behind. */
+function strays(host: string): string[] {
+  const daemon = readFileSync(`/run/slurm-hosts/slurmd-${host}.pid`, 'utf8').trim();
+  const pids = spawnSync('ip', ['netns', 'pids', `emfl-${host.slice('emflow-'.length)}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  return pids.filter((pid) => pid !== daemon).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`);
+}
+
+/** Slot folders in /dev/shm that an engine or agent on one of the test hosts made. */
+function hostFolders(): string[] {
+  return readdirSync('/dev/shm')
+    .filter((name) => name.startsWith('emflow-'))
+    .filter((name) => {
+      try {
+        return HOSTS.includes((JSON.parse(readFileSync(join('/dev/shm', name, 'owner.json'), 'utf8')) as { host: string }).host);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Nothing of a run stays on any host: no process but slurmd, no slot folder (job steps take a moment to end). */
+async function expectNothingLeft(): Promise<void> {
+  let left: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    left = [...HOSTS.flatMap(strays), ...hostFolders()];
+    if (!left.length) return;
+    await sleep(100);
+  }
+  expect(left).toEqual([]);
+}
+
+/** Files of an --out folder but the run record, by name. */
+function outputs(dir: string): Map<string, Buffer> {
+  return new Map(
+    readdirSync(dir)
+      .filter((name) => name !== 'emflow-run.json')
+      .sort()
+      .map((name) => [name, readFileSync(join(dir, name))]),
+  );
+}
+
+// the example pipelines but facility-stream (its rows hold arrival times, and its newest-only view drops frames by
+// timing: two runs on one host differ too); writers are pointed into the run's folder, so that what they write is
+// compared too
+const EXAMPLES: { name: string; writers?: string[] }[] = [
+  { name: 'blur-stats' },
+  { name: 'emdb-projection' },
+  { name: 'micrograph-stream' },
+  { name: 'micrograph-explorer' },
+  { name: 'lattice-peaks' },
+  { name: 'lattice-branches' },
+  { name: 'tiff-diffractogram', writers: ['png'] },
+  { name: 'python-denoise', writers: ['png-denoised', 'png-fft'] },
+];
+const runArgs = (example: (typeof EXAMPLES)[number], out: string) =>
+  [`pipelines/${example.name}.json`, '--out', out, '--progress', 'none', ...(example.writers ?? []).flatMap((w) => ['--set', `${w}.path=${out}/${w}-{frame:02d}.png`])];
+
+describe('multi-node runs on three hosts', () => {
+  it('the example pipelines, one node per host in turn, give byte-identical outputs to a run on one host', async () => {
+    const spread = join(scratch, 'spread');
+    const lines = EXAMPLES.map((e) => `${emflowLine(['run', ...runArgs(e, join(spread, e.name)), '--spread'].join(' '))} || { echo "FAILED: ${e.name}"; exit 1; }`);
+    const job = await submit('examples', lines.join('\n')).ended;
+    expect(job.log).not.toContain('FAILED');
+    expect(job.code).toBe(0);
+    // the runs really were spread: each printed its placement with nodes on every host
+    expect(job.log.match(/^ {2}emflow-h3: (?!-)/gm)?.length).toBe(EXAMPLES.length);
+
+    for (const example of EXAMPLES) {
+      const here = join(scratch, 'one-host', example.name);
+      const local = spawnSync(process.execPath, [cli, 'run', ...runArgs(example, here)], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      expect(local.status, `${example.name} on one host: ${local.stderr}`).toBe(0);
+      const expected = outputs(here);
+      const got = outputs(join(spread, example.name));
+      expect(expected.size, example.name).toBeGreaterThan(0);
+      expect([...got.keys()], example.name).toEqual([...expected.keys()]);
+      for (const [name, bytes] of expected) expect(got.get(name)!.equals(bytes), `${example.name}/${name} differs between three hosts and one`).toBe(true);
+    }
+    await expectNothingLeft();
+  });
+
+  it('--plan prints the placement (connected nodes together, a pin honoured) and starts nothing', async () => {
+    const pinned = join(scratch, 'pinned.json');
+    const document = JSON.parse(readFileSync(join(root, 'pipelines/blur-stats.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(pinned, JSON.stringify({ ...document, placement: { hosts: { stats: 2 } } }));
+    const job = await submit('plan', [emflowLine('run pipelines/blur-stats.json --plan'), emflowLine(`run ${pinned} --plan`)].join('\n')).ended;
+    expect(job.code).toBe(0);
+    const plans = job.log.split('placement over 3 hosts:\n').slice(1).map((p) => p.trim().split('\n').map((l) => l.trim()));
+    expect(plans).toEqual([
+      ['emflow-h1 (engine): src, blur  [2 of 2 CPUs]', 'emflow-h2: scale, stats  [2 of 2 CPUs]', 'emflow-h3: -  [0 of 2 CPUs]'],
+      // stats pinned to the third host draws scale, its neighbour, there
+      ['emflow-h1 (engine): src, blur  [2 of 2 CPUs]', 'emflow-h2: -  [0 of 2 CPUs]', 'emflow-h3: scale, stats  [2 of 2 CPUs]'],
+    ]);
+    expect(job.log).not.toContain('node src');
+    await expectNothingLeft();
+  });
+
+  it('a pipeline that cannot fit the allocation is refused before anything starts, naming the node and what is free', async () => {
+    const big = join(scratch, 'big.json');
+    const document = JSON.parse(readFileSync(join(root, 'pipelines/blur-stats.json'), 'utf8')) as { nodes: Record<string, unknown>[] };
+    document.nodes = document.nodes.map((n) => (n.id === 'scale' ? { ...n, replicas: { min: 5 } } : n));
+    writeFileSync(big, JSON.stringify(document));
+    const job = await submit('big', `${emflowLine(`run ${big}`)}\necho "exit $?"`).ended;
+    expect(job.log).toContain(
+      'emflow: node "scale" (scale) asks 5 replicas × 1 CPU: no host of the allocation has that left (free now: emflow-h1 0 of 2 CPUs; emflow-h2 0 of 2 CPUs; emflow-h3 0 of 2 CPUs)',
+    );
+    expect(job.log).toContain('exit 1');
+    expect(job.log).not.toMatch(/\n\s+at /); // no stack trace
+    expect(job.log).not.toContain('node src');
+    await expectNothingLeft();
+  });
+
+  it('an agent killed mid-run fails the run naming the node and its host; nothing is left on any host', async () => {
+    const slow = join(scratch, 'slow.json');
+    writeFileSync(
+      slow,
+      JSON.stringify({
+        emflow: 1,
+        nodes: [
+          { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 400 } },
+          { id: 'slow', operator: 'test-slow', params: { ms: 50 } },
+          { id: 'stats', operator: 'stats' },
+        ],
+        edges: [
+          { from: { node: 'src', port: 'image' }, to: { node: 'slow', port: 'image' } },
+          { from: { node: 'slow', port: 'image' }, to: { node: 'stats', port: 'image' } },
+        ],
+      }),
+    );
+    const run = submit('killed', `${emflowLine(`run ${slow} --spread --progress plain ${operatorDirs.map((d) => `--operators ${d}`).join(' ')}`)}\necho "exit $?"`);
+    // the agent on emflow-h2 (which runs `slow`), once frames flow
+    const log = join(scratch, 'killed.log');
+    for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, 'utf8').includes('node slow (test-slow) running')); i++) await sleep(100);
+    await sleep(500);
+    const agent = agentOn('emflow-h2');
+    expect(agent, 'no agent on emflow-h2 while frames flow').toBeDefined();
+    // its secret came through the environment, never its command line
+    const environ = readFileSync(`/proc/${agent}/environ`, 'utf8').split('\0');
+    const secret = environ.find((v) => v.startsWith('EMFLOW_AGENT_SECRET='))!.slice('EMFLOW_AGENT_SECRET='.length);
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(`/proc/${agent}/cmdline`, 'utf8')).not.toContain(secret);
+    process.kill(agent!, 'SIGKILL');
+    const job = await run.ended;
+    expect(job.log).toMatch(/emflow: run failed: node "slow" \(test-slow\) on frame \d+: lost with its host: the (agent on emflow-h2 ended|connection to the agent on emflow-h2 closed)/);
+    expect(job.log).toContain('exit 1');
+    await expectNothingLeft();
+  });
+});
+
+/** The pid of the emflow agent serving `host`, if one runs. */
+function agentOn(host: string): number | undefined {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmdline[1] !== cli || cmdline[2] !== 'agent') continue;
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`SLURMD_NODENAME=${host}`)) return Number(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
