@@ -84,7 +84,7 @@ esac
 command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v srun >/dev/null \
   || die "Slurm is not installed: run test/infra/slurm.sh first (it installs Slurm and starts munged)"
 munge -n 2>/dev/null | unmunge >/dev/null 2>&1 || die "munged does not answer: run test/infra/slurm.sh first"
-command -v ip >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 install -y -qq iproute2 >/dev/null || die "cannot install iproute2"; }
+command -v ip >/dev/null || { { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq iproute2 >/dev/null; } || die "cannot install iproute2"; }
 
 # ---- network: a bridge, one namespace per host, a veth pair each ---------------------------------------------------
 if ! ip link show "$BRIDGE" >/dev/null 2>&1; then

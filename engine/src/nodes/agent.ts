@@ -42,7 +42,7 @@ function connect(address: string): Promise<Socket> {
 export async function runAgent(env: AgentEnvironment): Promise<number> {
   const control = await connect(env.engine);
   const hello = (role: string): RecordHeader => ({ t: 'hello', role, host: env.host, secret: env.secret });
-  await writeRecord(control, hello('agent'));
+  writeRecord(control, hello('agent'));
   const processes = new Map<string, OperatorProcess>();
   let runtime: Runtime | undefined;
   let paths: SessionPaths | undefined;
@@ -64,7 +64,7 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
       // each operator's connection goes to the engine on a TCP connection of its own
       connect(env.engine).then(
         async (wire) => {
-          await writeRecord(wire, hello('tunnel'));
+          writeRecord(wire, hello('tunnel'));
           readRecords(wire, agentTunnel(operator, wire, folder, (key) => keys.has(key)));
         },
         () => operator.destroy(),
@@ -84,14 +84,14 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
       keys.add(node);
       const started = await runtime.start({ node, operator: info, session: paths, token: String(header.token), params: header.params as Record<string, unknown> });
       processes.set(node, started);
-      started.onLog((line, stream) => void writeRecord(control, { t: 'log', node, stream, line }));
+      started.onLog((line, stream) => writeRecord(control, { t: 'log', node, stream, line }));
       void started.exited.then((exit) => {
         processes.delete(node);
-        void writeRecord(control, { t: 'exited', node, ...exit });
+        writeRecord(control, { t: 'exited', node, ...exit });
       });
-      await writeRecord(control, { t: 'started', id: header.id, description: `${started.description} on ${env.host}` });
+      writeRecord(control, { t: 'started', id: header.id, description: `${started.description} on ${env.host}` });
     } catch (error) {
-      await writeRecord(control, { t: 'failed', id: header.id, message: (error as Error).message });
+      writeRecord(control, { t: 'failed', id: header.id, message: (error as Error).message });
     }
   };
 
@@ -129,4 +129,31 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
     // srun passes the job's cancellation on as SIGTERM; a terminal's Ctrl-C reaches the whole step
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => end(1));
   });
+}
+
+/**
+ * emflow bench --nodes: connect, say the secret, read the stream (an 8-byte length, then that many bytes) and answer
+ * one byte when all are in (the reference rate: nothing but TCP).
+ */
+export async function rawSink(env: AgentEnvironment): Promise<number> {
+  const socket = await connect(env.engine);
+  socket.write(Buffer.from(env.secret, 'hex'));
+  await new Promise<void>((resolve, reject) => {
+    let expected: bigint | undefined;
+    let received = 0n;
+    let head = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (expected === undefined) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 8) return;
+        expected = head.readBigUInt64BE(0);
+        received = BigInt(head.length - 8);
+      } else {
+        received += BigInt(chunk.length);
+      }
+      if (received >= expected) socket.end(Buffer.from([1]), resolve);
+    });
+    socket.once('close', () => reject(new Error(`the stream ended after ${received} of ${expected ?? '?'} bytes`)));
+  });
+  return 0;
 }

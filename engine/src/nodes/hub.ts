@@ -132,7 +132,7 @@ export class AgentHub {
         handle = (record) => this.fromAgent(agent, record);
         socket.on('close', () => this.lose(agent, `the connection to the agent on ${agent.host} closed`));
         const { name, operatorDirs, images } = this.options.runtime;
-        void writeRecord(socket, { t: 'setup', runtime: name, operatorDirs, images });
+        writeRecord(socket, { t: 'setup', runtime: name, operatorDirs, images });
       } else {
         socket.destroy();
       }
@@ -188,7 +188,7 @@ export class AgentHub {
     agent.operators.set(request.node, { log, exit });
     const answer = new Promise<RecordHeader>((resolve) => agent.waiting.set(id, { resolve }));
     const { operator } = request;
-    await writeRecord(agent.control!, { t: 'start', id, node: request.node, operator: operator.spec.name, identity: operator.identity, token: request.token, params: request.params });
+    writeRecord(agent.control!, { t: 'start', id, node: request.node, operator: operator.spec.name, identity: operator.identity, token: request.token, params: request.params });
     const started = await answer;
     if (started.t !== 'started') {
       agent.operators.delete(request.node);
@@ -200,7 +200,7 @@ export class AgentHub {
       logTail: () => log.text(),
       onLog: (listener) => log.onLine(listener),
       kill: async () => {
-        if (!agent.lost) void writeRecord(agent.control!, { t: 'kill', node: request.node });
+        if (!agent.lost) writeRecord(agent.control!, { t: 'kill', node: request.node });
         await exited;
       },
     };
@@ -209,7 +209,7 @@ export class AgentHub {
   /** Tell every agent to stop its operators and go; then make sure their job steps have ended. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const agent of this.agents.values()) if (agent.control && !agent.lost) void writeRecord(agent.control, { t: 'bye' });
+    for (const agent of this.agents.values()) if (agent.control && !agent.lost) writeRecord(agent.control, { t: 'bye' });
     await Promise.all(
       [...this.agents.values()].map(async (agent) => {
         const ended = await Promise.race([agent.step.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000))]);

@@ -13,8 +13,8 @@ export type RecordHandler = (header: RecordHeader, body: Buffer[]) => void;
 
 /** Send a slot's frame bytes, then a control line; in order, behind whatever is already queued on the wire. */
 function send(wire: Socket, dir: string, slots: { slot: string; size: number; offset: number; length: number }[], line: string): void {
-  for (const { slot, size, offset, length } of slots) void writeRecord(wire, { t: 'slot', slot, size, offset }, [readSlot(dir, slot, offset, length)]);
-  void writeRecord(wire, { t: 'line' }, [Buffer.from(line)]);
+  for (const { slot, size, offset, length } of slots) writeRecord(wire, { t: 'slot', slot, size, offset }, [readSlot(dir, slot, offset, length)]);
+  writeRecord(wire, { t: 'line' }, [Buffer.from(line)]);
 }
 
 function parse(line: string): unknown {

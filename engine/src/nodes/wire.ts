@@ -21,12 +21,14 @@ export function encodeHeader(header: RecordHeader): Buffer {
   return Buffer.concat([prefix, json]);
 }
 
-/** Write a record; resolves when the socket can take more (TCP backpressure bounds what is in flight). */
-export function writeRecord(socket: Socket, header: RecordHeader, body: Buffer[] = []): Promise<void> {
+/**
+ * Queue a record on the socket, after those queued before it. Nothing waits for the socket to drain: what is in
+ * flight is bounded by the protocol (one call at a time per operator, each with its frames).
+ */
+export function writeRecord(socket: Socket, header: RecordHeader, body: Buffer[] = []): void {
   const bytes = body.reduce((n, b) => n + b.length, 0);
-  let ok = socket.write(encodeHeader(bytes ? { ...header, bytes } : header));
-  for (const chunk of body) ok = socket.write(chunk);
-  return ok || socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+  socket.write(encodeHeader(bytes ? { ...header, bytes } : header));
+  for (const chunk of body) socket.write(chunk);
 }
 
 export class WireError extends Error {

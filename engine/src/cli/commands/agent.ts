@@ -7,19 +7,20 @@ export function agentCommand(program: Command): void {
     .command('agent', { hidden: true })
     .description("serve a multi-node run's operators on this host (started by the engine with srun; reads EMFLOW_AGENT_ENGINE and EMFLOW_AGENT_SECRET)")
     .option('--sweep', 'remove the slot folders of agents and engines on this host that are gone, and exit')
-    .action(async (flags: { sweep?: boolean }) => {
+    .option('--sink', 'for emflow bench --nodes: read a raw TCP stream from the engine to its end, answer, and exit')
+    .action(async (flags: { sweep?: boolean; sink?: boolean }) => {
       if (flags.sweep) {
         const { sweepStaleSessionDirs } = await import('../../session/session-dir.js');
         for (const dir of sweepStaleSessionDirs()) process.stderr.write(`emflow agent: removed ${dir}\n`);
         return;
       }
-      const { agentEnvironment, runAgent } = await import('../../nodes/agent.js');
+      const { agentEnvironment, rawSink, runAgent } = await import('../../nodes/agent.js');
       let env;
       try {
         env = agentEnvironment();
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
-      process.exitCode = await runAgent(env);
+      process.exitCode = await (flags.sink ? rawSink(env) : runAgent(env));
     });
 }

@@ -1,5 +1,6 @@
 // emflow bench
 import type { Command } from 'commander';
+import { UsageError } from '../exit.js';
 import { FULL, QUICK, runBench, type BenchReport, type ColdStart, type RoundTrip } from '../../bench/bench.js';
 import type { EditorBench } from '../../bench/editor.js';
 import { appendHistory, compareFigures, currentCommit, figuresOf, historyEntry, readEarlier, type Comparison } from '../../bench/history.js';
@@ -86,14 +87,23 @@ export function benchCommand(program: Command): void {
     .command('bench')
     .description('measure the data plane: hand-off from 1 to 256 MiB, tiny-frame round trip, 4-stage chain throughput, cold start, backpressure of a stream into a slow consumer')
     .option('--json', 'print the report as JSON on stdout')
+    .option('--nodes <n>', 'only this: in a Slurm job of n hosts, frames between the first host and each other one against raw TCP between them')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
     .option('--singularity', 'also measure the singularity runtime (Apptainer): cold start of 8 operators, warm re-run, hand-off (builds SIFs first)')
     .option('--editor', "also measure the web editor's re-tune latency in Chromium (a repository checkout with chromium installed)")
     .option('--history <file>', 'with --json: the history file a line (machine, commit, figures) is appended to', 'bench-history.jsonl')
     .option('--compare <file>', 'set the figures beside an earlier run: a history file (its last line) or a saved --json report')
-    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; singularity?: boolean; editor?: boolean; history: string; compare?: string }) => {
+    .action(async (options: { json?: boolean; quick?: boolean; docker?: boolean; singularity?: boolean; editor?: boolean; history: string; compare?: string; nodes?: string }) => {
       const say = (step: string) => process.stderr.write(`bench: ${step}…\n`);
+      if (options.nodes !== undefined) {
+        const count = Number(options.nodes);
+        if (!Number.isInteger(count) || count < 2) throw new UsageError(`--nodes expects a number of hosts, 2 or more, got "${options.nodes}"`);
+        const { nodesBench, nodesTable } = await import('../../bench/nodes.js');
+        const bench = await nodesBench(count, options.quick === true, say);
+        process.stdout.write((options.json ? JSON.stringify({ nodes: bench }, null, 2) : nodesTable(bench)) + '\n');
+        return;
+      }
       // read first: a bad file is said before minutes of measuring
       const earlier = options.compare === undefined ? undefined : readEarlier(options.compare);
       const bench = await runBench(options.quick ? QUICK : FULL, say, options.docker, options.singularity);
