@@ -156,27 +156,9 @@ describe('multi-node runs on three hosts', () => {
   });
 
   it('an agent killed mid-run fails the run naming the node and its host; nothing is left on any host', async () => {
-    const slow = join(scratch, 'slow.json');
-    writeFileSync(
-      slow,
-      JSON.stringify({
-        emflow: 1,
-        nodes: [
-          { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 400 } },
-          { id: 'slow', operator: 'test-slow', params: { ms: 50 } },
-          { id: 'stats', operator: 'stats' },
-        ],
-        edges: [
-          { from: { node: 'src', port: 'image' }, to: { node: 'slow', port: 'image' } },
-          { from: { node: 'slow', port: 'image' }, to: { node: 'stats', port: 'image' } },
-        ],
-      }),
-    );
-    const run = submit('killed', `${emflowLine(`run ${slow} --spread --progress plain ${operatorDirs.map((d) => `--operators ${d}`).join(' ')}`)}\necho "exit $?"`);
+    const run = submit('killed', `${emflowLine(`run ${slowPipeline()} --spread --progress plain ${operatorFlags}`)}\necho "exit $?"`);
     // the agent on emflow-h2 (which runs `slow`), once frames flow
-    const log = join(scratch, 'killed.log');
-    for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, 'utf8').includes('node slow (test-slow) running')); i++) await sleep(100);
-    await sleep(500);
+    await slowRunning(join(scratch, 'killed.log'));
     const agent = agentOn('emflow-h2');
     expect(agent, 'no agent on emflow-h2 while frames flow').toBeDefined();
     // its secret came through the environment, never its command line
@@ -190,7 +172,44 @@ describe('multi-node runs on three hosts', () => {
     expect(job.log).toContain('exit 1');
     await expectNothingLeft();
   });
+
+  it('a job cancelled mid-run (as by its time limit) stops in order on every host and writes the partial run record', async () => {
+    const out = join(scratch, 'cancelled-out');
+    const run = submit('cancelled', emflowLine(`run ${slowPipeline()} --spread --progress plain --out ${out} ${operatorFlags}`));
+    await slowRunning(join(scratch, 'cancelled.log'));
+    expect(spawnSync('scancel', [run.id()!], { env }).status).toBe(0);
+    const job = await run.ended;
+    expect(job.log).toContain('emflow: interrupted, stopping operators');
+    const record = JSON.parse(readFileSync(join(out, 'emflow-run.json'), 'utf8')) as { status: string; nodes: { id: string; frames: number }[] };
+    expect(record.status).toBe('interrupted');
+    const slow = record.nodes.find((n) => n.id === 'slow')!;
+    expect(slow.frames).toBeGreaterThan(0);
+    expect(slow.frames).toBeLessThan(400);
+    await expectNothingLeft();
+  });
 });
+
+const operatorFlags = operatorDirs.map((d) => `--operators ${d}`).join(' ');
+
+/** A source, an operator slower than it, and stats: a run that lasts about 20 s. */
+function slowPipeline(): string {
+  const file = join(scratch, 'slow.json');
+  const edge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
+  const nodes = [
+    { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 400 } },
+    { id: 'slow', operator: 'test-slow', params: { ms: 50 } },
+    { id: 'stats', operator: 'stats' },
+  ];
+  writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [edge('src', 'slow'), edge('slow', 'stats')] }));
+  return file;
+}
+
+/** Wait until a job's log says the slow node runs, and a moment more for frames to flow. */
+async function slowRunning(log: string): Promise<void> {
+  for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, 'utf8').includes('node slow (test-slow) running')); i++) await sleep(100);
+  expect(readFileSync(log, 'utf8')).toContain('node slow (test-slow) running');
+  await sleep(500);
+}
 
 /** The pid of the emflow agent serving `host`, if one runs. */
 function agentOn(host: string): number | undefined {
