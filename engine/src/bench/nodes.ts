@@ -5,14 +5,13 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { readAllocation, type AllocationHost } from '../nodes/allocation.js';
-import { AgentHub, HostsRuntime } from '../nodes/hub.js';
+import { connect, type AgentEnvironment } from '../nodes/agent.js';
+import { AgentHub, agentStep, HostsRuntime } from '../nodes/hub.js';
 import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
-import { spawnOperatorProcess } from '../runtime/local-process.js';
 import { EnvironmentError } from '../runtime/runtime.js';
 import { median } from '../session/run.js';
 import { Session } from '../session/session.js';
 
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const BENCH_OPERATORS = fileURLToPath(new URL('../../bench-operators', import.meta.url));
 const SIDE = 4096;
 const FRAME_BYTES = SIDE * SIDE * 4;
@@ -41,7 +40,7 @@ async function rawTcp(engine: AllocationHost, host: string, bytes: number): Prom
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, engine.address, resolve));
   const { port } = server.address() as { port: number };
   const env = { ...process.env, EMFLOW_AGENT_ENGINE: `${engine.address}:${port}`, EMFLOW_AGENT_SECRET: secret.toString('hex') };
-  const step = spawnOperatorProcess('srun', ['--overlap', '-N1', '-n1', '-w', host, '--quiet', process.execPath, CLI_MAIN, 'agent', '--sink'], env);
+  const step = agentStep(host, ['--sink'], env);
   try {
     const socket = await new Promise<Socket>((resolve, reject) => {
       server.on('connection', (s) => s.once('data', (hello: Buffer) => (hello.length === secret.length && timingSafeEqual(hello, secret) ? resolve(s) : s.destroy())));
@@ -130,4 +129,31 @@ export function nodesTable(bench: NodesBench): string {
     lines.push(`  ${p.from} → ${p.to}: ${p.framesMBps.toFixed(0)} MB/s of frames, raw TCP ${p.tcpMBps.toFixed(0)} MB/s: ${p.ratio.toFixed(2)} × (target ${p.target}) ${p.met ? 'met' : 'NOT met'}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The other end of the raw TCP stream (`emflow agent --sink`, a job step on the other host): connect, say the
+ * secret, read an 8-byte length and that many bytes, and answer one byte when all are in. Nothing but TCP.
+ */
+export async function rawSink(env: AgentEnvironment): Promise<number> {
+  const socket = await connect(env.engine);
+  socket.write(Buffer.from(env.secret, 'hex'));
+  await new Promise<void>((resolve, reject) => {
+    let expected: bigint | undefined;
+    let received = 0n;
+    let head = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (expected === undefined) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 8) return;
+        expected = head.readBigUInt64BE(0);
+        received = BigInt(head.length - 8);
+      } else {
+        received += BigInt(chunk.length);
+      }
+      if (received >= expected) socket.end(Buffer.from([1]), resolve);
+    });
+    socket.once('close', () => reject(new Error(`the stream ended after ${received} of ${expected ?? '?'} bytes`)));
+  });
+  return 0;
 }

@@ -24,6 +24,7 @@ export async function spreadOver(pipeline: ResolvedPipeline, local: Runtime, opt
     if (options.plan || options.spread) throw new UsageError(`--${options.plan ? 'plan' : 'spread'} places a run over the hosts of a Slurm job of several nodes: use it inside one (emflow submit --nodes N)`);
     return undefined;
   }
+  if (options.runtimeName === 'docker') throw new UsageError('a run over several hosts starts its operators with the process or singularity runtime, not docker (each host would need its own daemon and images)');
   const { describePlacement, placeNodes, placementInput } = await import('../nodes/placement.js');
   const { nodes, edges, pins } = placementInput(pipeline);
   const placement = placeNodes(nodes, edges, hosts, { pins, spread: options.spread });

@@ -2,6 +2,7 @@
 // (`srun --overlap -N1 -w HOST`). It connects back to the engine over TCP, starts that host's operators with a local
 // runtime in a slot folder of its own, carries each operator's control connection to the engine (tunnel.ts), and
 // reports their output and exits. When the engine goes, it stops its operators, removes its folder and exits.
+import { mkdirSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -20,16 +21,25 @@ export interface AgentEnvironment {
   host: string;
 }
 
+/** Read from the environment, and removed from it: the operators this agent starts inherit the rest. */
 export function agentEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnvironment {
   const missing = ['EMFLOW_AGENT_ENGINE', 'EMFLOW_AGENT_SECRET'].filter((name) => !env[name]);
   if (missing.length) throw new Error(`emflow agent is started by a multi-node run, not by hand: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`);
-  return { engine: env.EMFLOW_AGENT_ENGINE!, secret: env.EMFLOW_AGENT_SECRET!, host: env.SLURMD_NODENAME || hostname() };
+  const agent = { engine: env.EMFLOW_AGENT_ENGINE!, secret: env.EMFLOW_AGENT_SECRET!, host: env.SLURMD_NODENAME || hostname() };
+  delete env.EMFLOW_AGENT_ENGINE;
+  delete env.EMFLOW_AGENT_SECRET;
+  return agent;
 }
 
-function connect(address: string): Promise<Socket> {
+/** host:port → what net.connect takes. */
+export function tcpAddress(address: string): { host: string; port: number } {
   const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+}
+
+export function connect(address: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: address.slice(0, at), port: Number(address.slice(at + 1)) }, () => {
+    const socket = createConnection(tcpAddress(address), () => {
       socket.off('error', reject);
       socket.setNoDelay(true);
       resolve(socket);
@@ -52,23 +62,24 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
   const finish = async (): Promise<void> => {
     await Promise.all([...processes.values()].map((p) => p.kill().catch(() => undefined)));
     operatorServer?.close();
-    if (paths) removeSessionDir(paths.dir);
+    try {
+      if (paths) removeSessionDir(paths.dir);
+    } catch {
+      // left for a sweep (emflow agent --sweep) to remove
+    }
   };
 
   const setup = async (header: RecordHeader) => {
-    runtime = createRuntime(String(header.runtime), { operatorDirs: header.operatorDirs as string[], images: header.images as string | undefined });
+    // the runtimes whose operators run on this host and map its shared memory (a docker daemon is the host's own)
+    if (header.runtime !== 'process' && header.runtime !== 'singularity' && header.runtime !== 'apptainer') throw new Error(`runtime ${String(header.runtime)} does not run on agents (process or singularity)`);
+    runtime = createRuntime(header.runtime, { operatorDirs: header.operatorDirs as string[], images: header.images as string | undefined });
     const { id, dir } = createSessionDir(runtime.fileOwner);
     paths = { id, dir, socket: join(dir, 'control.sock') };
-    const folder = dir;
     operatorServer = createServer((operator) => {
       // each operator's connection goes to the engine on a TCP connection of its own
-      connect(env.engine).then(
-        async (wire) => {
-          writeRecord(wire, hello('tunnel'));
-          readRecords(wire, agentTunnel(operator, wire, folder, (key) => keys.has(key)));
-        },
-        () => operator.destroy(),
-      );
+      const wire = createConnection(tcpAddress(env.engine), () => wire.setNoDelay(true));
+      writeRecord(wire, hello('tunnel'));
+      readRecords(wire, agentTunnel(operator, wire, dir, (key) => keys.has(key)));
     });
     await new Promise<void>((resolve, reject) => operatorServer!.once('error', reject).listen(paths!.socket, resolve));
   };
@@ -82,6 +93,8 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
       if (!info) throw new Error(`operator "${String(header.operator)}" is not in the ${runtime.name} runtime's catalog on ${env.host}`);
       if (info.identity !== header.identity) throw new Error(`operator "${info.spec.name}" on ${env.host} is another build (${info.identity}) than the engine's (${String(header.identity)})`);
       keys.add(node);
+      // its slot folder, as the engine makes it on its own host (a container binds it before any grant)
+      mkdirSync(join(paths.dir, node), { recursive: true, mode: 0o700 });
       const started = await runtime.start({ node, operator: info, session: paths, token: String(header.token), params: header.params as Record<string, unknown> });
       processes.set(node, started);
       started.onLog((line, stream) => writeRecord(control, { t: 'log', node, stream, line }));
@@ -129,31 +142,4 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
     // srun passes the job's cancellation on as SIGTERM; a terminal's Ctrl-C reaches the whole step
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => end(1));
   });
-}
-
-/**
- * emflow bench --nodes: connect, say the secret, read the stream (an 8-byte length, then that many bytes) and answer
- * one byte when all are in (the reference rate: nothing but TCP).
- */
-export async function rawSink(env: AgentEnvironment): Promise<number> {
-  const socket = await connect(env.engine);
-  socket.write(Buffer.from(env.secret, 'hex'));
-  await new Promise<void>((resolve, reject) => {
-    let expected: bigint | undefined;
-    let received = 0n;
-    let head = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      if (expected === undefined) {
-        head = Buffer.concat([head, chunk]);
-        if (head.length < 8) return;
-        expected = head.readBigUInt64BE(0);
-        received = BigInt(head.length - 8);
-      } else {
-        received += BigInt(chunk.length);
-      }
-      if (received >= expected) socket.end(Buffer.from([1]), resolve);
-    });
-    socket.once('close', () => reject(new Error(`the stream ended after ${received} of ${expected ?? '?'} bytes`)));
-  });
-  return 0;
 }

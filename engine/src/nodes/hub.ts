@@ -1,21 +1,43 @@
-// The engine's side of a multi-node run: a TCP listener on the engine's host for the agents (one per other host,
-// started as job steps) and the tunnels of their operators, and a Runtime that starts each worker on the host the
-// placement gives it: the engine's own host through the local runtime, any other through that host's agent.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// The engine's side of a multi-node run: a TCP listener on the engine's host for the agents (one per other host
+// with work, started as job steps) and the tunnels of their operators, and a Runtime that starts each worker on
+// the host the placement gives it: the engine's own host through the local runtime, any other through its agent.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { spawnOperatorProcess } from '../runtime/local-process.js';
 import { LogTail } from '../runtime/log-tail.js';
 import { EnvironmentError, lastOutput, type ExitInfo, type OperatorCatalog, type OperatorInfo, type OperatorProcess, type Runtime, type StartRequest } from '../runtime/runtime.js';
-import { nodeOfKey } from '../session/replicas.js';
+import { timeout } from '../session/waits.js';
 import type { AllocationHost } from './allocation.js';
-import type { Placement } from './placement.js';
+import { hostOfKey, type Placement } from './placement.js';
 import { engineTunnel } from './tunnel.js';
 import { readRecords, writeRecord, type RecordHeader } from './wire.js';
 
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 /** How long an agent may take from `srun` to its hello (a busy controller, a cold node). */
 const AGENT_CONNECT_MS = 60_000;
+/** A connection must say who it is within this, in a record of at most this size. */
+const HELLO_MS = 10_000;
+const HELLO_BYTES = 4096;
+
+/** An `emflow agent` job step on a host (`--sweep`, `--sink`: its other uses), as a local process. */
+export function agentStep(host: string, flags: string[], env: NodeJS.ProcessEnv): OperatorProcess {
+  // srun passes SIGTERM on to the step; killed outright, it would leave the step's task running
+  return spawnOperatorProcess('srun', ['--overlap', '-N1', '-n1', '-w', host, '--quiet', process.execPath, CLI_MAIN, 'agent', ...flags], env, { stopSignal: 'SIGTERM', stopGraceMs: 5000 });
+}
+
+/** The key an agent on `host` proves itself with: one per host, so that no host can speak for another. */
+export function hostKey(secret: Buffer, host: string): Buffer {
+  return createHmac('sha256', secret).update(host).digest();
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives it. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const limit = timeout(ms);
+  const outcome = await Promise.race([promise.then(() => 'done' as const), limit.promise]);
+  limit.cancel();
+  return outcome === 'done';
+}
 
 export interface HubOptions {
   hosts: readonly AllocationHost[];
@@ -30,23 +52,12 @@ interface Agent {
   step: OperatorProcess;
   /** resolves when it has said hello and set up its slot folder */
   ready: Promise<void>;
-  waiting: Map<string, { resolve: (header: RecordHeader) => void }>;
+  waiting: Map<string, (header: RecordHeader) => void>;
   operators: Map<string, { log: LogTail; exit: (info: ExitInfo) => void }>;
   /** why it is gone, once it is */
   lost?: string;
   /** it went before the hub closed: what it left on its host is swept at close */
   crashed?: boolean;
-}
-
-/** The host of a worker key: its node's placement, replicas beyond those placed going round the hosts. */
-export function hostOfKey(key: string, placement: Placement, hosts: readonly { name: string }[]): string {
-  const node = nodeOfKey(key);
-  const replica = Number(/\.r(\d+)$/.exec(key)?.[1] ?? 0);
-  const placed = placement.get(node);
-  if (!placed) return hosts[0].name;
-  if (replica < placed.length) return placed[replica];
-  const first = hosts.findIndex((h) => h.name === placed[0]);
-  return hosts[(first + replica) % hosts.length].name;
 }
 
 export class AgentHub {
@@ -55,7 +66,9 @@ export class AgentHub {
   private server?: Server;
   private session?: { dir: string; socket: string };
   private readonly connections = new Set<Socket>();
-  private closing = false;
+  /** each remote operator's tunnel, by the token it says hello with: cut before the operator is reported gone */
+  private readonly tunnels = new Map<string, Socket>();
+  private closed?: Promise<void>;
 
   private constructor(private readonly options: HubOptions) {}
 
@@ -64,7 +77,7 @@ export class AgentHub {
   }
 
   hostOf(key: string): string {
-    return hostOfKey(key, this.options.placement, this.options.hosts);
+    return hostOfKey(key, this.options.placement, this.engineHost);
   }
 
   /** Listen on the engine host's address and start an agent on every other host that runs a worker. */
@@ -72,8 +85,7 @@ export class AgentHub {
     const hub = new AgentHub(options);
     await hub.listen();
     const used = new Set([...options.placement.values()].flat());
-    const remote = options.hosts.slice(1).filter((h) => used.has(h.name));
-    remote.forEach((h) => hub.launch(h.name));
+    for (const host of options.hosts.slice(1)) if (used.has(host.name)) hub.launch(host.name);
     try {
       await Promise.all([...hub.agents.values()].map((a) => a.ready));
     } catch (error) {
@@ -84,28 +96,31 @@ export class AgentHub {
   }
 
   private async listen(): Promise<void> {
-    const engine = this.options.hosts[0];
     this.server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => this.server!.once('error', reject).listen(0, engine.address, resolve));
+    // a host's agent and its operators' tunnels; anyone else is cut off at hello
+    this.server.maxConnections = 4096;
+    await new Promise<void>((resolve, reject) => this.server!.once('error', reject).listen(0, this.options.hosts[0].address, resolve));
   }
 
-  private get address(): string {
+  /** host:port where agents reach the engine */
+  get address(): string {
     const { port } = this.server!.address() as { port: number };
     return `${this.options.hosts[0].address}:${port}`;
   }
 
   private launch(host: string): void {
-    const args = ['--overlap', '-N1', '-n1', '-w', host, '--quiet', process.execPath, CLI_MAIN, 'agent'];
-    // the secret goes through the step's environment, never its command line
-    const env = { ...process.env, EMFLOW_AGENT_ENGINE: this.address, EMFLOW_AGENT_SECRET: this.secret.toString('hex') };
-    const step = spawnOperatorProcess('srun', args, env, { stopSignal: 'SIGTERM', stopGraceMs: 5000 });
+    // the host's key goes through the step's environment, never its command line
+    const env = { ...process.env, EMFLOW_AGENT_ENGINE: this.address, EMFLOW_AGENT_SECRET: hostKey(this.secret, host).toString('hex') };
+    const step = agentStep(host, [], env);
     let settle!: { resolve: () => void; reject: (error: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     const agent: Agent = { host, step, ready, waiting: new Map(), operators: new Map() };
-    agent.waiting.set('ready', { resolve: (h) => (h.t === 'ready' ? settle.resolve() : settle.reject(new EnvironmentError(`the agent on ${host} could not set up: ${String(h.message)}`))) });
+    agent.waiting.set('ready', (h) => (h.t === 'ready' ? settle.resolve() : settle.reject(new EnvironmentError(`the agent on ${host} could not set up: ${String(h.message)}`))));
     this.agents.set(host, agent);
-    const timer = setTimeout(() => settle.reject(new EnvironmentError(`the agent on ${host} did not connect within ${AGENT_CONNECT_MS / 1000} s (srun ${args.slice(0, 6).join(' ')})`)), AGENT_CONNECT_MS);
-    void ready.finally(() => clearTimeout(timer)).catch(() => undefined);
+    void within(ready, AGENT_CONNECT_MS)
+      .then((inTime) => inTime || settle.reject(new EnvironmentError(`the agent on ${host} did not connect within ${AGENT_CONNECT_MS / 1000} s (srun -w ${host})`)))
+      .catch(() => undefined);
+    ready.catch(() => undefined); // awaited by open(); a later rejection is only the agent going
     void step.exited.then(async (exit) => {
       const output = (await lastOutput(step)).trim();
       const why = `the agent on ${host} ended (srun ${exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`})${output ? `: ${output.split('\n').slice(-3).join(' | ')}` : ''}`;
@@ -116,17 +131,29 @@ export class AgentHub {
 
   private accept(socket: Socket): void {
     this.connections.add(socket);
-    socket.on('close', () => this.connections.delete(socket));
-    socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    // the first record says who it is; anything else, or a wrong secret, is cut off
+    socket.on('error', () => socket.destroy());
+    const silent = timeout(HELLO_MS);
+    void silent.promise.then(() => socket.destroy());
+    socket.on('close', () => {
+      silent.cancel();
+      this.connections.delete(socket);
+    });
+    // the first record says who it is, small and without a body; anything else, or a wrong key, is cut off
     let handle: (header: RecordHeader, body: Buffer[]) => void = (header) => {
-      const given = Buffer.from(typeof header.secret === 'string' ? header.secret : '', 'hex');
+      silent.cancel();
       const agent = typeof header.host === 'string' ? this.agents.get(header.host) : undefined;
-      if (header.t !== 'hello' || !agent || given.length !== this.secret.length || !timingSafeEqual(given, this.secret) || agent.lost) return void socket.destroy();
-      clearTimeout(silent);
+      const given = Buffer.from(typeof header.secret === 'string' ? header.secret : '', 'hex');
+      const expected = agent && hostKey(this.secret, agent.host);
+      if (header.t !== 'hello' || !agent || !expected || given.length !== expected.length || !timingSafeEqual(given, expected) || agent.lost) return void socket.destroy();
+      reader.maxHeaderBytes = Number.MAX_SAFE_INTEGER;
+      reader.maxBodyBytes = Number.MAX_SAFE_INTEGER;
       if (header.role === 'tunnel' && this.session) {
-        handle = engineTunnel(socket, createConnection(this.session.socket), this.session.dir, (key) => this.hostOf(key) === agent.host);
+        const onHost = (key: string) => this.hostOf(key) === agent.host;
+        handle = engineTunnel(socket, createConnection(this.session.socket), this.session.dir, onHost, (token) => {
+          this.tunnels.set(token, socket);
+          socket.once('close', () => this.tunnels.delete(token));
+        });
       } else if (header.role === 'agent' && !agent.control) {
         agent.control = socket;
         handle = (record) => this.fromAgent(agent, record);
@@ -137,9 +164,9 @@ export class AgentHub {
         socket.destroy();
       }
     };
-    readRecords(socket, (header, body) => handle(header, body));
-    // a peer that says nothing is not kept
-    const silent = setTimeout(() => socket.destroy(), 10_000);
+    const reader = readRecords(socket, (header, body) => handle(header, body));
+    reader.maxHeaderBytes = HELLO_BYTES;
+    reader.maxBodyBytes = 0;
   }
 
   private fromAgent(agent: Agent, record: RecordHeader): void {
@@ -149,7 +176,7 @@ export class AgentHub {
       case 'started':
       case 'failed': {
         const key = record.t === 'ready' || record.id === 'setup' ? 'ready' : String(record.id);
-        agent.waiting.get(key)?.resolve(record);
+        agent.waiting.get(key)?.(record);
         agent.waiting.delete(key);
         break;
       }
@@ -167,32 +194,35 @@ export class AgentHub {
   private lose(agent: Agent, why: string): void {
     if (agent.lost) return;
     agent.lost = why;
-    agent.crashed = !this.closing;
+    agent.crashed = !this.closed;
     agent.control?.destroy();
-    for (const operator of agent.operators.values()) operator.exit({ code: null, signal: null, reason: this.closing ? 'stopped with its host' : `lost with its host: ${why}` });
+    for (const operator of agent.operators.values()) operator.exit({ code: null, signal: null, reason: this.closed ? 'stopped with its host' : `lost with its host: ${why}` });
     agent.operators.clear();
-    for (const waiting of agent.waiting.values()) waiting.resolve({ t: 'failed', message: why });
+    for (const answer of agent.waiting.values()) answer({ t: 'failed', message: why });
     agent.waiting.clear();
   }
 
   /** Start a worker through its host's agent. */
   async start(host: string, request: StartRequest): Promise<OperatorProcess> {
     this.session = request.session;
-    const agent = this.agents.get(host)!;
+    const agent = this.agents.get(host);
+    if (!agent) throw new EnvironmentError(`no agent runs on ${host} (it had no work when the run started)`);
     await agent.ready;
-    if (agent.lost) throw new Error(agent.lost);
+    if (agent.lost) throw new EnvironmentError(agent.lost);
     const id = `${request.node}#${randomBytes(4).toString('hex')}`;
     const log = new LogTail();
     let exit!: (info: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((resolve) => (exit = resolve));
+    // a tunnel still carrying bytes must not outlive the worker: its slots are granted anew
+    void exited.then(() => this.tunnels.get(request.token)?.destroy());
     agent.operators.set(request.node, { log, exit });
-    const answer = new Promise<RecordHeader>((resolve) => agent.waiting.set(id, { resolve }));
+    const answer = new Promise<RecordHeader>((resolve) => agent.waiting.set(id, resolve));
     const { operator } = request;
     writeRecord(agent.control!, { t: 'start', id, node: request.node, operator: operator.spec.name, identity: operator.identity, token: request.token, params: request.params });
     const started = await answer;
     if (started.t !== 'started') {
       agent.operators.delete(request.node);
-      throw new Error(String(started.message));
+      throw new EnvironmentError(String(started.message));
     }
     return {
       description: String(started.description),
@@ -200,32 +230,31 @@ export class AgentHub {
       logTail: () => log.text(),
       onLog: (listener) => log.onLine(listener),
       kill: async () => {
+        this.tunnels.get(request.token)?.destroy();
         if (!agent.lost) writeRecord(agent.control!, { t: 'kill', node: request.node });
         await exited;
       },
     };
   }
 
-  /** Tell every agent to stop its operators and go; then make sure their job steps have ended. */
-  async close(): Promise<void> {
-    this.closing = true;
-    for (const agent of this.agents.values()) if (agent.control && !agent.lost) writeRecord(agent.control, { t: 'bye' });
-    await Promise.all(
-      [...this.agents.values()].map(async (agent) => {
-        const ended = await Promise.race([agent.step.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000))]);
-        if (!ended) await agent.step.kill();
-      }),
-    );
-    for (const socket of this.connections) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    // an agent killed outright could not remove its slot folder: a step on its host sweeps the folders of dead agents
-    await Promise.all([...this.agents.values()].filter((a) => a.crashed).map((a) => this.sweep(a.host)));
-  }
-
-  private async sweep(host: string): Promise<void> {
-    const step = spawnOperatorProcess('srun', ['--overlap', '-N1', '-n1', '-w', host, '--quiet', process.execPath, CLI_MAIN, 'agent', '--sweep'], process.env);
-    const ended = await Promise.race([step.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000))]);
-    if (!ended) await step.kill();
+  /** Tell every agent to stop its operators and go, and make sure their job steps have ended. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      for (const agent of this.agents.values()) if (agent.control && !agent.lost) writeRecord(agent.control, { t: 'bye' });
+      await Promise.all([...this.agents.values()].map(async (agent) => (await within(agent.step.exited, 10_000)) || (await agent.step.kill())));
+      for (const socket of this.connections) socket.destroy();
+      await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+      // an agent killed outright could not remove its slot folder: a step on its host sweeps folders of dead agents
+      await Promise.all(
+        [...this.agents.values()]
+          .filter((a) => a.crashed)
+          .map(async (a) => {
+            const sweep = agentStep(a.host, ['--sweep'], process.env);
+            if (!(await within(sweep.exited, 30_000))) await sweep.kill();
+          }),
+      );
+    })();
+    return this.closed;
   }
 }
 

@@ -1,8 +1,10 @@
 // Which host of a Slurm allocation runs each worker of a pipeline (a pure function). Connected operators stay on one
-// host while it has CPUs and GPUs for them (their frames then stay in its shared memory); the replicas of a node
+// host while it has CPUs and GPUs for them: a consumer there reads its producer's frames in place (every frame made
+// away from the engine's host also crosses to it, once, for the engine to check and route); the replicas of a node
 // go to different hosts; a node can be pinned to a host; a pipeline that does not fit is refused before anything
 // starts, with what it asks and what each host has left.
 import { operatorCpus } from '../hpc/script.js';
+import { nodeOfKey } from '../session/replicas.js';
 import { EnvironmentError } from '../runtime/runtime.js';
 import type { ResolvedPipeline } from '../validate/pipeline.js';
 
@@ -125,4 +127,15 @@ export function placementInput(pipeline: ResolvedPipeline): { nodes: PlacementNo
   });
   const edges = pipeline.document.edges.map((e): [string, string] => [e.from.node, e.to.node]);
   return { nodes, edges, pins: new Map(Object.entries(pipeline.document.placement?.hosts ?? {})) };
+}
+
+/**
+ * The host of a worker key (a node, or one of its replicas `node.rN`): where placement put it; a replica added while
+ * a run scales up goes to the host of the node's first replica (a host that is up, the engine's or one with an
+ * agent), sharing its CPUs.
+ */
+export function hostOfKey(key: string, placement: Placement, engineHost: string): string {
+  const placed = placement.get(nodeOfKey(key));
+  const replica = Number(/\.r(\d+)$/.exec(key)?.[1] ?? 0);
+  return placed?.[replica] ?? placed?.[0] ?? engineHost;
 }

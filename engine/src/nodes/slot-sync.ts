@@ -72,3 +72,33 @@ export function answeredOutputs(raw: unknown, calls: Set<unknown>): SlotRef[] {
   calls.delete(message.id);
   return own(message.result?.outputs).filter(isSlotRef);
 }
+
+/**
+ * The slots one operator may write now, as either end of its tunnel sees them: the grants of its current call (and
+ * the slots `allocate` grew), each up to its `limit`, until it answers the call.
+ */
+export class CallGrants {
+  private readonly calls = new Set<unknown>();
+  private readonly slots = new Map<string, number>();
+
+  /** A message towards the operator. */
+  towards(needs: TowardsOperator): void {
+    if (needs.call !== undefined) this.calls.add(needs.call);
+    for (const grant of needs.grants) this.slots.set(grant.slot, Math.max(grant.size, grant.limit ?? 0));
+    for (const slot of needs.released) this.slots.delete(slot);
+  }
+
+  /** May the operator have written these bytes? */
+  allows(ref: SlotRef): boolean {
+    return ref.size <= (this.slots.get(ref.slot) ?? -1);
+  }
+
+  /** A message from the operator: the outputs it names when it answers a call (its grants end there), else none. */
+  answered(raw: unknown): SlotRef[] {
+    if (!this.calls.size) return [];
+    const pending = this.calls.size;
+    const outputs = answeredOutputs(raw, this.calls).filter((ref) => this.allows(ref));
+    if (this.calls.size < pending) this.slots.clear();
+    return outputs;
+  }
+}

@@ -9,9 +9,9 @@ export interface RecordHeader {
   [field: string]: unknown;
 }
 
-/** Headers are control messages and slot names: far below this. */
+/** Headers hold a record's type, slot fields or an agent's messages (control lines travel as bodies). */
 export const MAX_HEADER_BYTES = 16 << 20;
-/** A frame body: the per-frame maximum of a slot pool is below this (1 TiB). */
+/** A body: a frame (the per-frame maximum of a slot pool is below this, 1 TiB) or a control line. */
 const MAX_BODY_BYTES = 2 ** 40;
 
 export function encodeHeader(header: RecordHeader): Buffer {
@@ -43,6 +43,9 @@ export class RecordReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private header?: RecordHeader;
+  /** lowered for a peer not yet authenticated: nothing large is buffered before its first record is checked */
+  maxHeaderBytes = MAX_HEADER_BYTES;
+  maxBodyBytes = MAX_BODY_BYTES;
 
   constructor(private readonly onRecord: (header: RecordHeader, body: Buffer[]) => void) {}
 
@@ -53,10 +56,10 @@ export class RecordReader {
       if (!this.header) {
         if (this.pendingBytes < 4) return;
         const length = this.peek(4).readUInt32BE(0);
-        if (length === 0 || length > MAX_HEADER_BYTES) throw new WireError(`a record header of ${length} bytes (at most ${MAX_HEADER_BYTES})`);
+        if (length === 0 || length > this.maxHeaderBytes) throw new WireError(`a record header of ${length} bytes (at most ${this.maxHeaderBytes})`);
         if (this.pendingBytes < 4 + length) return;
         this.take(4);
-        this.header = parseHeader(Buffer.concat(this.take(length)).toString('utf8'));
+        this.header = parseHeader(Buffer.concat(this.take(length)).toString('utf8'), this.maxBodyBytes);
       }
       const bytes = this.header.bytes ?? 0;
       if (this.pendingBytes < bytes) return;
@@ -91,7 +94,7 @@ export class RecordReader {
   }
 }
 
-function parseHeader(text: string): RecordHeader {
+function parseHeader(text: string, maxBodyBytes: number): RecordHeader {
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -102,12 +105,15 @@ function parseHeader(text: string): RecordHeader {
     throw new WireError('a record header without a type');
   }
   const { bytes } = header as RecordHeader;
-  if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= MAX_BODY_BYTES)) throw new WireError(`a record body of ${String(bytes)} bytes`);
+  if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= maxBodyBytes)) throw new WireError(`a record body of ${String(bytes)} bytes`);
   return header as RecordHeader;
 }
 
-/** Read a socket's records until it closes; a malformed stream destroys the socket with the WireError. */
-export function readRecords(socket: Socket, onRecord: (header: RecordHeader, body: Buffer[]) => void): void {
+/**
+ * Read a socket's records until it closes (the reader is returned, to change its limits); a malformed stream, or an
+ * error thrown by `onRecord`, destroys the socket with that error.
+ */
+export function readRecords(socket: Socket, onRecord: (header: RecordHeader, body: Buffer[]) => void): RecordReader {
   const reader = new RecordReader(onRecord);
   socket.on('data', (chunk: Buffer) => {
     try {
@@ -116,4 +122,5 @@ export function readRecords(socket: Socket, onRecord: (header: RecordHeader, bod
       socket.destroy(error as Error);
     }
   });
+  return reader;
 }

@@ -14,13 +14,13 @@ export function agentCommand(program: Command): void {
         for (const dir of sweepStaleSessionDirs()) process.stderr.write(`emflow agent: removed ${dir}\n`);
         return;
       }
-      const { agentEnvironment, rawSink, runAgent } = await import('../../nodes/agent.js');
+      const { agentEnvironment, runAgent } = await import('../../nodes/agent.js');
       let env;
       try {
         env = agentEnvironment();
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
-      process.exitCode = await (flags.sink ? rawSink(env) : runAgent(env));
+      process.exitCode = await (flags.sink ? (await import('../../bench/nodes.js')).rawSink(env) : runAgent(env));
     });
 }
