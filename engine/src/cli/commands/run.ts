@@ -131,7 +131,7 @@ export function runCommand(program: Command): void {
         process.stderr.write('\nemflow: interrupted, stopping operators\n');
         recording?.interrupted();
         void Promise.resolve(state.session?.close())
-          .then(() => hosts?.close())
+          .finally(() => hosts?.close())
           .finally(() => process.exit(EXIT.interrupted));
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
