@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureSlot, readSlot, removeSlot, writeSlot } from '../src/nodes/slot-files.js';
+import { ensureSlot, removeSlot, writeSlot } from '../src/nodes/slot-files.js';
 import { answeredOutputs, isSlotGrant, isSlotName, isSlotRef, towardsOperator, writerOf } from '../src/nodes/slot-sync.js';
 import { encodeHeader, MAX_HEADER_BYTES, RecordReader, WireError, type RecordHeader } from '../src/nodes/wire.js';
 
@@ -429,6 +429,7 @@ describe('slot-sync: answers from an operator', () => {
 describe('slot files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'emflow-slot-files-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const readSlot = (d: string, slot: string, offset: number, length: number) => readFileSync(join(d, slot)).subarray(offset, offset + length);
 
   it('writes a slot 0600 in its worker folder, grown to its size, the chunks at the offset', () => {
     writeSlot(dir, 'blur/image.0', 16, 4, [Buffer.from('abcd'), Buffer.from('ef')]);
@@ -466,11 +467,6 @@ describe('slot files', () => {
     expect(statSync(join(dir, 'many', 'out.3')).size).toBe(6000);
   });
 
-  it('refuses to read past the end of a slot', () => {
-    writeSlot(dir, 'short/image.0', 8, 0, [Buffer.from('12345678')]);
-    expect(() => readSlot(dir, 'short/image.0', 6, 4)).toThrow('slot short/image.0 ends before byte 10');
-  });
-
   it('ensureSlot creates or grows a slot, removeSlot removes it (and a missing one is fine)', () => {
     ensureSlot(dir, 'ens/image.0', 4096);
     expect(statSync(join(dir, 'ens', 'image.0')).size).toBe(4096);
@@ -495,7 +491,6 @@ describe('slot files', () => {
       return 'no error';
     };
     expect(code(() => writeSlot(dir, 'evil/image.0', 64, 0, [Buffer.from('pwned')]))).toBe('ELOOP');
-    expect(code(() => readSlot(dir, 'evil/image.0', 0, 6))).toBe('ELOOP');
     expect(code(() => ensureSlot(dir, 'evil/image.0', 1 << 20))).toBe('ELOOP');
     expect(readFileSync(target, 'utf8')).toBe('secret');
     expect(statSync(target).size).toBe(6);

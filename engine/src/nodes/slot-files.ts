@@ -1,6 +1,6 @@
 // Slot files touched by the relays between hosts. Names are checked by the caller (slot-sync.ts isSlotName); files
 // are opened without following a symbolic link, created 0600, and grown, never shrunk (sdk/PROTOCOL.md §1).
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The slot's worker folder, made when missing; a link in its place is refused (it would lead the write elsewhere). */
@@ -42,24 +42,6 @@ export function writeSlot(dir: string, slot: string, size: number, offset: numbe
       for (let done = 0; done < rest.length; ) done += writeSync(fd, rest, done, rest.length - done, at + written + done);
       at += bytes;
     }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A frame's bytes from a slot. */
-export function readSlot(dir: string, slot: string, offset: number, length: number): Buffer {
-  folderOf(dir, slot);
-  const fd = openSync(join(dir, slot), constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const bytes = Buffer.allocUnsafe(length);
-    let read = 0;
-    while (read < length) {
-      const n = readSync(fd, bytes, read, length - read, offset + read);
-      if (n === 0) throw new Error(`slot ${slot} ends before byte ${offset + length}`);
-      read += n;
-    }
-    return bytes;
   } finally {
     closeSync(fd);
   }

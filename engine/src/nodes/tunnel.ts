@@ -3,25 +3,42 @@
 // records travel ahead of the line that needs them (slot-sync.ts), so each side finds the frame bytes in its own
 // slot files when it reads the line: one copy onto the wire, one off it into the slot.
 import type { Socket } from 'node:net';
-import { readLines, type SlotRef } from '@emflow/sdk';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLines, SlotMappings, type SlotRef } from '@emflow/sdk';
 import { CallGrants, isSlotRef, towardsOperator, writerOf } from './slot-sync.js';
-import { ensureSlot, readSlot, removeSlot, writeSlot } from './slot-files.js';
+import { ensureSlot, removeSlot, writeSlot } from './slot-files.js';
 import { writeRecord, type RecordHeader } from './wire.js';
 
 /** Handles the records that come in over the wire (the caller reads them: a hello may come first). */
 export type RecordHandler = (header: RecordHeader, body: Buffer[]) => void;
 
 /**
- * Send a slot's frame bytes, then a control line; in order, behind whatever is already queued on the wire. A slot
- * that cannot be read (an operator's answer naming bytes its file does not have) cuts this tunnel alone.
+ * Send slots' frame bytes, then a control line; in order, behind whatever is already queued on the wire. The bytes
+ * go from a mapping of the slot kept while the tunnel lives (a ring's slots come round again): no copy, no page
+ * faults on a fresh buffer per frame. A slot shorter than its reference (an operator's answer naming bytes its file
+ * does not have) cuts this tunnel alone.
  */
-function send(wire: Socket, dir: string, slots: SlotRef[], line: string): void {
+function send(wire: Socket, mappings: SlotMappings, dir: string, slots: SlotRef[], line: string): void {
   try {
-    for (const { slot, size, offset, length } of slots) writeRecord(wire, { t: 'slot', slot, size, offset }, [readSlot(dir, slot, offset, length)]);
+    for (const { slot, size, offset, length } of slots) {
+      // a regular file at least as large as the reference says (a link is not followed: it could name any file)
+      const file = lstatSync(join(dir, slot));
+      if (!file.isFile() || file.size < size) throw new Error(`slot ${slot} is ${file.isFile() ? `smaller than the ${size} bytes its reference says` : 'not a file'}`);
+      const mapped = mappings.bytes(slot, size, 'r');
+      writeRecord(wire, { t: 'slot', slot, size, offset }, [Buffer.from(mapped.buffer, mapped.byteOffset + offset, length)]);
+    }
     writeRecord(wire, { t: 'line' }, [Buffer.from(line)]);
   } catch (error) {
     wire.destroy(new Error(`a frame of this operator could not be read: ${(error as Error).message}`));
   }
+}
+
+/** The slot mappings of one tunnel, unmapped once both of its sockets are closed (no write can still read them). */
+function tunnelMappings(dir: string, wire: Socket): SlotMappings {
+  const mappings = new SlotMappings(dir);
+  wire.once('close', () => mappings.clear());
+  return mappings;
 }
 
 function parse(line: string): unknown {
@@ -58,8 +75,9 @@ const refused = (who: string, header: RecordHeader) => new Error(`${who} sent a 
 export function agentTunnel(operator: Socket, wire: Socket, dir: string, local: (key: string) => boolean): RecordHandler {
   joined(operator, wire);
   const grants = new CallGrants();
+  const mappings = tunnelMappings(dir, wire);
   // the outputs of an answer, when granted to this operator; the engine checks the answer itself
-  readLines(operator, (line) => send(wire, dir, grants.answered(parse(line)), line));
+  readLines(operator, (line) => send(wire, mappings, dir, grants.answered(parse(line)), line));
   return (header, body) => {
     if (header.t === 'slot') {
       // inputs from operators on other hosts only: a slot written here is never overwritten from afar
@@ -70,7 +88,10 @@ export function agentTunnel(operator: Socket, wire: Socket, dir: string, local: 
     const needs = towardsOperator(parse(line));
     grants.towards(needs);
     for (const grant of needs.grants) ensureSlot(dir, grant.slot, grant.size);
-    for (const slot of needs.released) removeSlot(dir, slot);
+    for (const slot of needs.released) {
+      mappings.drop(slot);
+      removeSlot(dir, slot);
+    }
     operator.write(line + '\n');
   };
 }
@@ -85,10 +106,12 @@ export function agentTunnel(operator: Socket, wire: Socket, dir: string, local: 
 export function engineTunnel(wire: Socket, engine: Socket, dir: string, onHost: (key: string) => boolean, onHello: (token: string) => void): RecordHandler {
   joined(wire, engine);
   const grants = new CallGrants();
+  const mappings = tunnelMappings(dir, wire);
   readLines(engine, (line) => {
     const needs = towardsOperator(parse(line));
     grants.towards(needs);
-    send(wire, dir, needs.inputs.filter((ref) => !onHost(writerOf(ref.slot))), line);
+    for (const slot of needs.released) mappings.drop(slot);
+    send(wire, mappings, dir, needs.inputs.filter((ref) => !onHost(writerOf(ref.slot))), line);
   });
   let greeted = false;
   return (header, body) => {
