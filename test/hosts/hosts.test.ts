@@ -173,6 +173,23 @@ describe('multi-node runs on three hosts', () => {
     await expectNothingLeft();
   });
 
+  it('emflow bench --nodes 3 --quick measures frames from the engine host to each other host, and raw TCP between them', async () => {
+    const job = await submit('bench', emflowLine('bench --nodes 3 --quick --json')).ended;
+    expect(job.code).toBe(0);
+    const { nodes } = JSON.parse(job.log.slice(job.log.indexOf('{'))) as { nodes: { frameBytes: number; pairs: { from: string; to: string; frames: number; framesMBps: number; tcpMBps: number; ratio: number; target: string }[] } };
+    expect(nodes.frameBytes).toBe(4096 * 4096 * 4);
+    expect(nodes.pairs.map((p) => [p.from, p.to, p.frames, p.target])).toEqual([
+      ['emflow-h1', 'emflow-h2', 4, '≥ 0.5 × raw TCP'],
+      ['emflow-h1', 'emflow-h3', 4, '≥ 0.5 × raw TCP'],
+    ]);
+    for (const pair of nodes.pairs) {
+      expect(pair.framesMBps).toBeGreaterThan(0);
+      expect(pair.tcpMBps).toBeGreaterThan(0);
+      expect(pair.ratio).toBeCloseTo(pair.framesMBps / pair.tcpMBps, 9);
+    }
+    await expectNothingLeft();
+  });
+
   it('a job cancelled mid-run (as by its time limit) stops in order on every host and writes the partial run record', async () => {
     const out = join(scratch, 'cancelled-out');
     const run = submit('cancelled', emflowLine(`run ${slowPipeline()} --spread --progress plain --out ${out} ${operatorFlags}`));
