@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { operatorDirs, root } from '../helpers.js';
+import { buildSifs, ProcessRuntime } from '@emflow/engine';
+import { operatorDirs, root, sifImages } from '../helpers.js';
 import { HOSTS_SLURM_CONF } from './global-setup.js';
 
 const HOSTS = ['emflow-h1', 'emflow-h2', 'emflow-h3'];
@@ -121,6 +122,25 @@ describe('multi-node runs on three hosts', () => {
       expect([...got.keys()], example.name).toEqual([...expected.keys()]);
       for (const [name, bytes] of expected) expect(got.get(name)!.equals(bytes), `${example.name}/${name} differs between three hosts and one`).toBe(true);
     }
+    await expectNothingLeft();
+  });
+
+  it('with the singularity runtime too: each host runs its operators in Apptainer, and the outputs are those of one host', async () => {
+    // the SIFs of blur-stats' operators (built once; kept between runs, as for the Apptainer tests)
+    const runtime = new ProcessRuntime({ operatorDirs });
+    const { operators } = await runtime.catalog();
+    const wanted = ['synthetic', 'gaussian-blur', 'scale', 'stats'];
+    await buildSifs(operators.filter((info) => wanted.includes(info.spec.name)).map((info) => ({ info, entry: runtime.entryOf(info)! })), { imagesDir: sifImages, say: () => undefined });
+    const out = join(scratch, 'sif-spread');
+    const job = await submit('sif', emflowLine(`run pipelines/blur-stats.json --runtime singularity --images ${sifImages} --spread --out ${out} --progress none`)).ended;
+    expect(job.code, job.log).toBe(0);
+    expect(job.log).toMatch(/^ {2}emflow-h3: scale/m);
+    const here = join(scratch, 'sif-one-host');
+    const local = spawnSync(process.execPath, [cli, 'run', 'pipelines/blur-stats.json', '--out', here, '--progress', 'none'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(local.status, local.stderr).toBe(0);
+    const expected = outputs(here);
+    expect(expected.size).toBe(4);
+    expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
     await expectNothingLeft();
   });
 
