@@ -11,6 +11,8 @@ export interface SpreadOptions {
   runtimeName: string;
   operatorDirs: string[];
   images?: string;
+  /** a host's agent was signalled: the job is being stopped */
+  onSignal?: (host: string, signal: string) => void;
 }
 
 /**
@@ -35,6 +37,6 @@ export async function spreadOver(pipeline: ResolvedPipeline, local: Runtime, opt
   }
   process.stderr.write(`emflow: ${pipeline.order.length} nodes over ${hosts.length} hosts:\n${lines.map((l) => `  ${l}\n`).join('')}`);
   const { AgentHub, HostsRuntime } = await import('../nodes/hub.js');
-  const hub = await AgentHub.open({ hosts, placement, runtime: { name: options.runtimeName, operatorDirs: options.operatorDirs, images: options.images } });
+  const hub = await AgentHub.open({ hosts, placement, runtime: { name: options.runtimeName, operatorDirs: options.operatorDirs, images: options.images }, onSignal: options.onSignal });
   return { runtime: new HostsRuntime(local, hub), close: () => hub.close() };
 }

@@ -139,7 +139,13 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
     });
     control.on('close', () => end(1));
     control.on('error', () => end(1));
-    // srun passes the job's cancellation on as SIGTERM; a terminal's Ctrl-C reaches the whole step
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => end(1));
+    // srun passes the job's cancellation on as SIGTERM (a terminal's Ctrl-C reaches the whole step): the engine is
+    // told first, so that it stops the run as interrupted, not as failed when this host's operators go
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        if (!control.destroyed) writeRecord(control, { t: 'signal', signal });
+        end(1);
+      });
+    }
   });
 }

@@ -44,6 +44,8 @@ export interface HubOptions {
   placement: Placement;
   /** what agents start operators with */
   runtime: { name: string; operatorDirs: string[]; images?: string };
+  /** an agent's host was signalled (the job is being stopped): the run is interrupted, as by a signal here */
+  onSignal?: (host: string, signal: string) => void;
 }
 
 interface Agent {
@@ -180,6 +182,9 @@ export class AgentHub {
         agent.waiting.delete(key);
         break;
       }
+      case 'signal':
+        this.options.onSignal?.(agent.host, String(record.signal));
+        break;
       case 'log':
         agent.operators.get(node)?.log.push(String(record.line), record.stream === 'stderr' ? 'stderr' : 'stdout');
         break;

@@ -109,7 +109,10 @@ export function runCommand(program: Command): void {
       const { problems, catalog, pipeline } = prepared;
       if (problems.length) throw new ValidationError(problems, file);
       // in a Slurm job of several nodes, operators are spread over its hosts (nodes/)
-      const hosts = await spreadOver(pipeline!, prepared.runtime, { plan: flags.plan, spread: flags.spread, runtimeName, operatorDirs: [...operatorDirs, ...documentOperatorDirs(document, baseDir).dirs], images: flags.images && resolve(flags.images) });
+      // an agent's host signalled (Slurm stopping the job reaches every host): stopped as by a signal here, once
+      // the handler below is in place
+      const signalled = { interrupt: () => {} };
+      const hosts = await spreadOver(pipeline!, prepared.runtime, { onSignal: () => signalled.interrupt(), plan: flags.plan, spread: flags.spread, runtimeName, operatorDirs: [...operatorDirs, ...documentOperatorDirs(document, baseDir).dirs], images: flags.images && resolve(flags.images) });
       if (hosts === 'planned') return;
       const runtime = hosts?.runtime ?? prepared.runtime;
       // --resume: sources skip the files an earlier run finished, and journal the ones this run finishes
@@ -135,6 +138,7 @@ export function runCommand(program: Command): void {
           .finally(() => process.exit(EXIT.interrupted));
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
+      signalled.interrupt = interrupt;
       // one run per session: nothing to re-use, so no frame is kept beyond its consumers
       const session = (state.session = await Session.open({ pipeline: document as object, baseDir, runtime, timeoutMs, cacheBytes: 0 }).catch(async (error: unknown) => {
         await hosts?.close();
