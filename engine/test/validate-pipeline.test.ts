@@ -841,3 +841,20 @@ describe('checkPipeline: documents handed over as objects', () => {
     expect(problems.some((p) => p.message.includes('…'))).toBe(true);
   });
 });
+
+describe('checkPipeline: placement pins (multi-node runs)', () => {
+  it('accepts pins of nodes the pipeline has, and names each pin of a node it does not have', () => {
+    expect(problemsOf({ ...chain(), placement: { hosts: { stats: 2, src: 0 } } })).toEqual([]);
+    expect(problemsOf(JSON.parse(JSON.stringify({ ...chain(), placement: { hosts: { statz: 1 } } })))).toEqual([{ pointer: '/placement/hosts/statz', message: 'pins node "statz", which the pipeline does not have' }]);
+    // a document is data: inherited names are pins like any other
+    expect(problemsOf(JSON.parse('{"emflow":1,"nodes":[{"id":"src","operator":"synthetic"}],"placement":{"hosts":{"__proto__":1,"constructor":0}}}'))).toEqual([
+      { pointer: '/placement/hosts/__proto__', message: 'pins node "__proto__", which the pipeline does not have' },
+      { pointer: '/placement/hosts/constructor', message: 'pins node "constructor", which the pipeline does not have' },
+    ]);
+  });
+
+  it('refuses a pin that is not a host index', () => {
+    const problems = problemsOf({ ...chain(), placement: { hosts: { stats: -1 } } });
+    expect(problems.map((p) => p.pointer)).toEqual(['/placement/hosts/stats']);
+  });
+});

@@ -249,6 +249,11 @@ export function checkPipeline(input: unknown, lookup: OperatorLookup): PipelineC
     }
   });
 
+  // multi-node pins name nodes: a typo is said here, not first when a job of several hosts starts
+  for (const id of Object.keys(document.placement?.hosts ?? {})) {
+    if (!index.has(id)) problems.push({ pointer: pointer('placement', 'hosts', id), message: `pins node ${quote(id)}, which the pipeline does not have` });
+  }
+
   const { order, cyclic } = topologicalOrder([...index.keys()], goodEdges);
   if (cyclic.length) {
     const onCycle = new Set(cyclic);
