@@ -435,7 +435,7 @@ describe('allocation: scontrol show node --oneliner', () => {
     expect(h1.NodeHostName).toBe('emflow-h1');
     const h2 = nodes.get('emflow-h2')!;
     expect(h2.Gres).toBe('gpu:a100:2(S:0)');
-    expect(h2.OS).toBe('Linux');
+    expect(h2.OS).toBe('Linux 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)');
     expect(h2.RealMemory).toBe('16000');
     expect(nodes.get('emflow-h3')!.NodeAddr).toBeUndefined();
   });

@@ -79,9 +79,13 @@ export function parseSacct(stdout: string): JobRow[] {
 
 /** `scontrol show job JOB -o`: one line of Key=Value pairs (values may hold spaces, e.g. a path). */
 export function parseScontrolJob(stdout: string): Record<string, string> {
-  const line = stdout.split('\n').find((l) => /\bJobId=\d+/.test(l)) ?? '';
-  const fields: Record<string, string> = {};
-  // a key starts a word and is followed by '='; a value runs to the next such key
+  return scontrolFields(stdout.split('\n').find((l) => /\bJobId=\d+/.test(l)) ?? '');
+}
+
+/** The Key=Value fields of one `scontrol show … --oneliner` line (a job, a node), in an object without a prototype. */
+export function scontrolFields(line: string): Record<string, string> {
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+  // a key starts a word and is followed by '='; a value runs to the next such key (values may hold spaces)
   const keys = [...line.matchAll(/(?:^|\s)([A-Za-z][A-Za-z0-9_:/]*)=/g)];
   keys.forEach((match, i) => {
     const start = match.index! + match[0].length;

@@ -1,6 +1,7 @@
 // The hosts of the Slurm allocation this engine runs in: names (the engine's first), addresses, CPUs and GPUs.
 // Parsing is pure; `readAllocation` asks scontrol.
 import { slurm } from '../hpc/slurm.js';
+import { scontrolFields } from '../hpc/slurm-text.js';
 import type { PlacementHost } from './placement.js';
 
 export interface AllocationHost extends PlacementHost {
@@ -30,9 +31,7 @@ export function gpusOf(gres: string | undefined): number {
 export function parseNodes(text: string): Map<string, Record<string, string>> {
   const nodes = new Map<string, Record<string, string>>();
   for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
-    for (const match of line.matchAll(/(\w+)=(\S*)/g)) fields[match[1]] = match[2];
+    const fields = scontrolFields(line);
     if (fields.NodeName) nodes.set(fields.NodeName, fields);
   }
   return nodes;
