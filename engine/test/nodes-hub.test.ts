@@ -3,10 +3,10 @@
 // operator's tunnel writes only the slots granted for the current call, and a frame that cannot be read cuts that
 // tunnel alone (the process goes on).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cutOffAfter, socketPair } from './sockets.js';
 import { AgentHub } from '../src/nodes/hub.js';
 import { CallGrants } from '../src/nodes/slot-sync.js';
 import { agentTunnel, engineTunnel } from '../src/nodes/tunnel.js';
@@ -20,20 +20,6 @@ async function loneHub(): Promise<AgentHub> {
   return AgentHub.open({ hosts: [{ name: 'here', address: '127.0.0.1', cpus: 2, gpus: 0 }], placement: new Map(), runtime: { name: 'process', operatorDirs: [] } });
 }
 
-/** Connect, send these bytes, and resolve with how many ms until the hub closed the connection (or 'open' after 2 s). */
-function cutOffAfter(address: string, bytes: Buffer[]): Promise<number | 'open'> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve) => {
-    const start = Date.now();
-    const socket = createConnection({ host, port: Number(port) }, () => bytes.forEach((b) => socket.write(b)));
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve(Date.now() - start));
-    setTimeout(() => {
-      socket.destroy();
-      resolve('open');
-    }, 2000).unref();
-  });
-}
 
 describe('the hub before hello', () => {
   it('cuts off a peer whose first record has a body, or a header over 4 KiB, without waiting for what it announces', async () => {
@@ -74,26 +60,15 @@ describe('CallGrants', () => {
   });
 });
 
-/** A connected pair of sockets through a Unix socket in the scratch folder. */
-async function socketPair(name: string): Promise<[Socket, Socket]> {
-  const path = join(scratch, `${name}.sock`);
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const client = createConnection(path);
-  const pair: [Socket, Socket] = [client, await accepted];
-  server.close();
-  return pair;
-}
 
 describe('tunnels', () => {
   it("the engine's end writes a granted output before passing the answer on, and refuses a slot it did not grant", async () => {
     const dir = join(scratch, 'engine-session');
     mkdirSync(join(dir, 'b'), { recursive: true });
     writeFileSync(join(dir, 'b/out.0'), Buffer.alloc(4096));
-    const [wire, agentSide] = await socketPair('wire1');
-    const [engineSide, control] = await socketPair('control1');
-    readRecords(wire, engineTunnel(wire, engineSide, dir, (key) => key === 'b', () => undefined));
+    const [wire, agentSide] = await socketPair(scratch, 'wire1');
+    const [engineSide, control] = await socketPair(scratch, 'control1');
+    readRecords(wire, engineTunnel(wire, engineSide, dir, { onHost: (key) => key === 'b', peerOf: () => undefined }, () => undefined));
     const lines: string[] = [];
     control.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     // the engine grants b/out.0 for call 1, the operator (through its agent) writes it and answers
@@ -114,9 +89,9 @@ describe('tunnels', () => {
 
   it("the agent's end cuts its tunnel alone when an operator's answer names bytes its slot does not have", async () => {
     const dir = join(scratch, 'agent-session');
-    const [operatorSide, operator] = await socketPair('op2');
-    const [wire, engineSide] = await socketPair('wire2');
-    readRecords(wire, agentTunnel(operatorSide, wire, dir, (key) => key === 'b'));
+    const [operatorSide, operator] = await socketPair(scratch, 'op2');
+    const [wire, engineSide] = await socketPair(scratch, 'wire2');
+    readRecords(wire, agentTunnel(operatorSide, wire, { dir, local: (key) => key === 'b', away: () => false, fetch: () => Promise.resolve() }));
     const toOperator = new Promise<void>((resolve) => operator.once('data', () => resolve()));
     writeRecord(engineSide, { t: 'line' }, [Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'process', params: { run: 1, frame: 0, inputs: {}, params: {}, grants: { out: { slot: 'b/out.0', size: 4096, limit: 1 << 20 } } } }))]);
     await toOperator;

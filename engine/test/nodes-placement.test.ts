@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperatorSpec } from '@emflow/sdk';
 import { allocationHosts, cpusPerNode, gpusOf, parseNodes } from '../src/nodes/allocation.js';
-import { describePlacement, placeNodes, placementInput, PlacementError, type Placement, type PlacementHost, type PlacementNode } from '../src/nodes/placement.js';
+import { awayPorts, describePlacement, placeNodes, placementInput, PlacementError, type Placement, type PlacementHost, type PlacementNode } from '../src/nodes/placement.js';
 import { EnvironmentError } from '../src/runtime/runtime.js';
 import { checkPipeline, type ResolvedPipeline } from '../src/validate/pipeline.js';
 import { gaussianBlur, lookup, scale } from './specs.js';
@@ -481,5 +481,40 @@ describe('allocation: the hosts', () => {
 
   it('refuses a node scontrol does not describe', () => {
     expect(() => allocationHosts(['emflow-h1', 'emflow-h4'], [2, 2], nodes, 'emflow-h1')).toThrow('scontrol does not know node emflow-h4 of the allocation');
+  });
+});
+
+describe('awayPorts: the ports whose frames the engine host never needs whole', () => {
+  const edge = (from: string, port: string, to: string) => ({ from: { node: from, port }, to: { node: to } });
+  const placement: Placement = new Map([
+    ['src', ['h2']],
+    ['blur', ['h3']],
+    ['stats', ['h1']],
+    ['wide', ['h2', 'h1']],
+    ['far', ['h3', 'h2']],
+  ]);
+
+  it('lists a port when every consumer runs away from the engine host, and not when one runs on it', () => {
+    const away = awayPorts([edge('src', 'image', 'blur'), edge('src', 'image', 'stats'), edge('src', 'mask', 'blur'), edge('blur', 'image', 'far')], placement, 'h1');
+    expect([...away.get('src')!]).toEqual(['mask']);
+    expect([...away.get('blur')!]).toEqual(['image']);
+  });
+
+  it('counts every replica of a consumer: one on the engine host keeps the port whole', () => {
+    const away = awayPorts([edge('src', 'image', 'wide'), edge('blur', 'image', 'far')], placement, 'h1');
+    expect([...away.get('src')!]).toEqual([]);
+    expect([...away.get('blur')!]).toEqual(['image']);
+  });
+
+  it('has no entry for a node whose ports feed nothing (their frames are the run\'s results, wanted whole)', () => {
+    const away = awayPorts([edge('src', 'image', 'blur')], placement, 'h1');
+    expect(away.has('blur')).toBe(false);
+    expect(away.has('stats')).toBe(false);
+  });
+
+  it('treats a consumer it has no placement for as on the engine host, and takes __proto__ as a plain id', () => {
+    const away = awayPorts([edge('__proto__', 'out', 'blur'), edge('src', 'image', 'nowhere')], new Map([...placement, ['__proto__', ['h2']]]), 'h1');
+    expect([...away.get('__proto__')!]).toEqual(['out']);
+    expect([...away.get('src')!]).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ export * from './spec.js';
 export * from './dtype.js';
 export * from './frames.js';
 export * from './codec.js';
-export { checkArrow } from './arrow-messages.js';
+export { checkArrow, readTensorHeader } from './arrow-messages.js';
 export * from './operator.js';
 export * from './protocol/messages.js';
 export { openChannel, readLines, call, MAX_CONTROL_MESSAGE_BYTES, RpcError, type Channel } from './protocol/channel.js';

@@ -45,6 +45,11 @@ function submit(name: string, body: string): { ended: Promise<Job>; id: () => st
 
 const emflowLine = (args: string) => `${process.execPath} ${cli} ${args}`;
 
+/** Bytes the kernel has sent into a host's namespace so far (its bridge port's transmit counter). */
+function bytesInto(host: string): number {
+  return Number(readFileSync(`/sys/class/net/veth-emfl-${host.slice('emflow-'.length)}/statistics/tx_bytes`, 'utf8'));
+}
+
 /** Processes on a host that are not its slurmd: agents, operators, job steps left behind. */
 function strays(host: string): string[] {
   const daemon = readFileSync(`/run/slurm-hosts/slurmd-${host}.pid`, 'utf8').trim();
@@ -125,6 +130,34 @@ describe('multi-node runs on three hosts', () => {
     await expectNothingLeft();
   });
 
+  it('frames between two hosts that are not the engine\'s go agent to agent: the engine\'s host gets their headers only', async () => {
+    // src on emflow-h2 feeds scale and stats on emflow-h3: 24 frames of 1024² float32 (4 MiB each) cross h2 → h3
+    const file = join(scratch, 'direct.json');
+    const edge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
+    const nodes = [
+      { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 1024, height: 1024, count: 24 } },
+      { id: 'scale', operator: 'scale', params: { a: 2 } },
+      { id: 'stats', operator: 'stats' },
+    ];
+    writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [edge('src', 'scale'), edge('scale', 'stats')], placement: { hosts: { src: 1, scale: 2, stats: 2 } } }));
+    const frameBytes = 24 * 1024 * 1024 * 4;
+    const before = HOSTS.map(bytesInto);
+    const out = join(scratch, 'direct-out');
+    const job = await submit('direct', emflowLine(`run ${file} --out ${out} --progress none`)).ended;
+    expect(job.code, job.log).toBe(0);
+    const [engineHost, , consumerHost] = HOSTS.map((host, i) => bytesInto(host) - before[i]);
+    expect(consumerHost).toBeGreaterThan(frameBytes);
+    // before agent-to-agent transfers, every frame made on h2 reached h1 whole (over 96 MiB)
+    expect(engineHost).toBeLessThan(frameBytes / 20);
+    const here = join(scratch, 'direct-one-host');
+    const local = spawnSync(process.execPath, [cli, 'run', file, '--out', here, '--progress', 'none'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(local.status, local.stderr).toBe(0);
+    const expected = outputs(here);
+    expect(expected.size).toBeGreaterThan(0);
+    expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
+    await expectNothingLeft();
+  });
+
   it('with the singularity runtime too: each host runs its operators in Apptainer, and the outputs are those of one host', async () => {
     // the SIFs of blur-stats' operators (built once; kept between runs, as for the Apptainer tests)
     const runtime = new ProcessRuntime({ operatorDirs });
@@ -193,7 +226,7 @@ describe('multi-node runs on three hosts', () => {
     await expectNothingLeft();
   });
 
-  it('emflow bench --nodes 3 --quick measures frames from the engine host to each other host, and raw TCP between them', async () => {
+  it('emflow bench --nodes 3 --quick measures frames from the engine host to each other host and between the other two, and raw TCP between the same hosts', async () => {
     const job = await submit('bench', emflowLine('bench --nodes 3 --quick --json')).ended;
     expect(job.code).toBe(0);
     const { nodes } = JSON.parse(job.log.slice(job.log.indexOf('{'))) as { nodes: { frameBytes: number; pairs: { from: string; to: string; frames: number; framesMBps: number; tcpMBps: number; ratio: number; target: string }[] } };
@@ -201,6 +234,8 @@ describe('multi-node runs on three hosts', () => {
     expect(nodes.pairs.map((p) => [p.from, p.to, p.frames, p.target])).toEqual([
       ['emflow-h1', 'emflow-h2', 4, '≥ 0.5 × raw TCP'],
       ['emflow-h1', 'emflow-h3', 4, '≥ 0.5 × raw TCP'],
+      // agent to agent
+      ['emflow-h2', 'emflow-h3', 4, '≥ 0.5 × raw TCP'],
     ]);
     for (const pair of nodes.pairs) {
       expect(pair.framesMBps).toBeGreaterThan(0);

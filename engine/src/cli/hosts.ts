@@ -27,7 +27,7 @@ export async function spreadOver(pipeline: ResolvedPipeline, local: Runtime, opt
     return undefined;
   }
   if (options.runtimeName === 'docker') throw new UsageError('a run over several hosts starts its operators with the process or singularity runtime, not docker (each host would need its own daemon and images)');
-  const { describePlacement, placeNodes, placementInput } = await import('../nodes/placement.js');
+  const { awayPorts, describePlacement, placeNodes, placementInput } = await import('../nodes/placement.js');
   const { nodes, edges, pins } = placementInput(pipeline);
   const placement = placeNodes(nodes, edges, hosts, { pins, spread: options.spread });
   const lines = describePlacement(placement, nodes, hosts);
@@ -37,6 +37,7 @@ export async function spreadOver(pipeline: ResolvedPipeline, local: Runtime, opt
   }
   process.stderr.write(`emflow: ${pipeline.order.length} nodes over ${hosts.length} hosts:\n${lines.map((l) => `  ${l}\n`).join('')}`);
   const { AgentHub, HostsRuntime } = await import('../nodes/hub.js');
-  const hub = await AgentHub.open({ hosts, placement, runtime: { name: options.runtimeName, operatorDirs: options.operatorDirs, images: options.images }, onSignal: options.onSignal });
+  const away = awayPorts(pipeline.document.edges, placement, hosts[0].name);
+  const hub = await AgentHub.open({ hosts, placement, away, runtime: { name: options.runtimeName, operatorDirs: options.operatorDirs, images: options.images }, onSignal: options.onSignal });
   return { runtime: new HostsRuntime(local, hub), close: () => hub.close() };
 }

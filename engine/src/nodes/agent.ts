@@ -3,14 +3,16 @@
 // runtime in a slot folder of its own, carries each operator's control connection to the engine (tunnel.ts), and
 // reports their output and exits. When the engine goes, it stops its operators, removes its folder and exits.
 import { mkdirSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../runtime/index.js';
 import type { OperatorProcess, Runtime, SessionPaths } from '../runtime/runtime.js';
 import { createSessionDir, removeSessionDir } from '../session/session-dir.js';
+import { PeerFetcher, PeerServer } from './peers.js';
+import { portOf, writerOf } from './slot-sync.js';
 import { agentTunnel } from './tunnel.js';
-import { readRecords, writeRecord, type RecordHeader } from './wire.js';
+import { connect, readRecords, tcpAddress, writeRecord, type RecordHeader } from './wire.js';
 
 /** What the agent needs from its environment: never its command line, which every user of the machine can read. */
 export interface AgentEnvironment {
@@ -31,23 +33,6 @@ export function agentEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnv
   return agent;
 }
 
-/** host:port → what net.connect takes. */
-export function tcpAddress(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(':');
-  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
-}
-
-export function connect(address: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(tcpAddress(address), () => {
-      socket.off('error', reject);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
 /** Serve the engine until it says bye or goes away; resolves with the exit code. */
 export async function runAgent(env: AgentEnvironment): Promise<number> {
   const control = await connect(env.engine);
@@ -58,10 +43,15 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
   let paths: SessionPaths | undefined;
   let operatorServer: ReturnType<typeof createServer> | undefined;
   const keys = new Set<string>();
+  /** by worker key: its output ports whose values stay away from the engine's host */
+  const away = new Map<string, Set<string>>();
+  let peers: { server: PeerServer; fetcher: PeerFetcher } | undefined;
 
   const finish = async (): Promise<void> => {
     await Promise.all([...processes.values()].map((p) => p.kill().catch(() => undefined)));
     operatorServer?.close();
+    peers?.server.close();
+    peers?.fetcher.close();
     try {
       if (paths) removeSessionDir(paths.dir);
     } catch {
@@ -75,13 +65,19 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
     runtime = createRuntime(header.runtime, { operatorDirs: header.operatorDirs as string[], images: header.images as string | undefined });
     const { id, dir } = createSessionDir(runtime.fileOwner);
     paths = { id, dir, socket: join(dir, 'control.sock') };
+    const local = (key: string) => keys.has(key);
+    const peerKey = Buffer.from(String(header.peerKey), 'hex');
+    peers = { server: new PeerServer(dir, peerKey, local), fetcher: new PeerFetcher(dir, peerKey) };
+    const { fetcher } = peers;
+    const side = { dir, local, away: (slot: string) => away.get(writerOf(slot))?.has(portOf(slot)) ?? false, fetch: fetcher.fetch.bind(fetcher) };
     operatorServer = createServer((operator) => {
       // each operator's connection goes to the engine on a TCP connection of its own
       const wire = createConnection(tcpAddress(env.engine), () => wire.setNoDelay(true));
       writeRecord(wire, hello('tunnel'));
-      readRecords(wire, agentTunnel(operator, wire, dir, (key) => keys.has(key)));
+      readRecords(wire, agentTunnel(operator, wire, side));
     });
     await new Promise<void>((resolve, reject) => operatorServer!.once('error', reject).listen(paths!.socket, resolve));
+    return peers.server.listen(String(header.address));
   };
 
   const start = async (header: RecordHeader) => {
@@ -93,6 +89,7 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
       if (!info) throw new Error(`operator "${String(header.operator)}" is not in the ${runtime.name} runtime's catalog on ${env.host}`);
       if (info.identity !== header.identity) throw new Error(`operator "${info.spec.name}" on ${env.host} is another build (${info.identity}) than the engine's (${String(header.identity)})`);
       keys.add(node);
+      away.set(node, new Set(Array.isArray(header.away) ? header.away.map(String) : []));
       // its slot folder, as the engine makes it on its own host (a container binds it before any grant)
       mkdirSync(join(paths.dir, node), { recursive: true, mode: 0o700 });
       const started = await runtime.start({ node, operator: info, session: paths, token: String(header.token), params: header.params as Record<string, unknown> });
@@ -122,7 +119,7 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
       switch (header.t) {
         case 'setup':
           setup(header).then(
-            () => writeRecord(control, { t: 'ready' }),
+            (port) => writeRecord(control, { t: 'ready', port }),
             (error: Error) => writeRecord(control, { t: 'failed', id: 'setup', message: error.message }),
           );
           break;

@@ -1,24 +1,25 @@
 // The engine's side of a multi-node run: a TCP listener on the engine's host for the agents (one per other host
 // with work, started as job steps) and the tunnels of their operators, and a Runtime that starts each worker on
 // the host the placement gives it: the engine's own host through the local runtime, any other through its agent.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { spawnOperatorProcess } from '../runtime/local-process.js';
 import { LogTail } from '../runtime/log-tail.js';
 import { EnvironmentError, lastOutput, type ExitInfo, type OperatorCatalog, type OperatorInfo, type OperatorProcess, type Runtime, type StartRequest } from '../runtime/runtime.js';
+import { nodeOfKey } from '../session/replicas.js';
 import { timeout } from '../session/waits.js';
 import type { AllocationHost } from './allocation.js';
+import { awaitHello, sameKey } from './hello.js';
 import { hostOfKey, type Placement } from './placement.js';
 import { engineTunnel } from './tunnel.js';
-import { readRecords, writeRecord, type RecordHeader } from './wire.js';
+import { writeRecord, type RecordHeader } from './wire.js';
 
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 /** How long an agent may take from `srun` to its hello (a busy controller, a cold node). */
 const AGENT_CONNECT_MS = 60_000;
-/** A connection must say who it is within this, in a record of at most this size. */
-const HELLO_MS = 10_000;
-const HELLO_BYTES = 4096;
+/** Hashed with the run's secret into the key agents present to each other (no host name holds a NUL). */
+const PEER_KEY = '\0peers';
 
 /** An `emflow agent` job step on a host (`--sweep`, `--sink`: its other uses), as a local process. */
 export function agentStep(host: string, flags: string[], env: NodeJS.ProcessEnv): OperatorProcess {
@@ -44,6 +45,8 @@ export interface HubOptions {
   placement: Placement;
   /** what agents start operators with */
   runtime: { name: string; operatorDirs: string[]; images?: string };
+  /** by node: the output ports whose frames the engine's host needs without their values (placement.ts awayPorts) */
+  away?: ReadonlyMap<string, ReadonlySet<string>>;
   /** an agent's host was signalled (the job is being stopped): the run is interrupted, as by a signal here */
   onSignal?: (host: string, signal: string) => void;
 }
@@ -56,6 +59,8 @@ interface Agent {
   ready: Promise<void>;
   waiting: Map<string, (header: RecordHeader) => void>;
   operators: Map<string, { log: LogTail; exit: (info: ExitInfo) => void }>;
+  /** host:port where the other agents fetch the frames of its host */
+  peer?: string;
   /** why it is gone, once it is */
   lost?: string;
   /** it went before the hub closed: what it left on its host is swept at close */
@@ -133,42 +138,35 @@ export class AgentHub {
 
   private accept(socket: Socket): void {
     this.connections.add(socket);
-    socket.setNoDelay(true);
-    socket.on('error', () => socket.destroy());
-    const silent = timeout(HELLO_MS);
-    void silent.promise.then(() => socket.destroy());
-    socket.on('close', () => {
-      silent.cancel();
-      this.connections.delete(socket);
-    });
-    // the first record says who it is, small and without a body; anything else, or a wrong key, is cut off
-    let handle: (header: RecordHeader, body: Buffer[]) => void = (header) => {
-      silent.cancel();
-      const agent = typeof header.host === 'string' ? this.agents.get(header.host) : undefined;
-      const given = Buffer.from(typeof header.secret === 'string' ? header.secret : '', 'hex');
-      const expected = agent && hostKey(this.secret, agent.host);
-      if (header.t !== 'hello' || !agent || !expected || given.length !== expected.length || !timingSafeEqual(given, expected) || agent.lost) return void socket.destroy();
-      reader.maxHeaderBytes = Number.MAX_SAFE_INTEGER;
-      reader.maxBodyBytes = Number.MAX_SAFE_INTEGER;
-      if (header.role === 'tunnel' && this.session) {
-        const onHost = (key: string) => this.hostOf(key) === agent.host;
-        handle = engineTunnel(socket, createConnection(this.session.socket), this.session.dir, onHost, (token) => {
+    socket.on('close', () => this.connections.delete(socket));
+    // a host's agent, and its operators' tunnels
+    awaitHello(socket, (hello) => {
+      const agent = typeof hello.host === 'string' ? this.agents.get(hello.host) : undefined;
+      if (!agent || agent.lost || !sameKey(hello.secret, hostKey(this.secret, agent.host))) return undefined;
+      if (hello.role === 'tunnel' && this.session) {
+        const hosts = { onHost: (key: string) => this.hostOf(key) === agent.host, peerOf: (key: string) => this.peerOf(key) };
+        return engineTunnel(socket, createConnection(this.session.socket), this.session.dir, hosts, (token) => {
           this.tunnels.set(token, socket);
           socket.once('close', () => this.tunnels.delete(token));
         });
-      } else if (header.role === 'agent' && !agent.control) {
-        agent.control = socket;
-        handle = (record) => this.fromAgent(agent, record);
-        socket.on('close', () => this.lose(agent, `the connection to the agent on ${agent.host} closed`));
-        const { name, operatorDirs, images } = this.options.runtime;
-        writeRecord(socket, { t: 'setup', runtime: name, operatorDirs, images });
-      } else {
-        socket.destroy();
       }
-    };
-    const reader = readRecords(socket, (header, body) => handle(header, body));
-    reader.maxHeaderBytes = HELLO_BYTES;
-    reader.maxBodyBytes = 0;
+      if (hello.role !== 'agent' || agent.control) return undefined;
+      agent.control = socket;
+      socket.on('close', () => this.lose(agent, `the connection to the agent on ${agent.host} closed`));
+      const { name, operatorDirs, images } = this.options.runtime;
+      writeRecord(socket, { t: 'setup', runtime: name, operatorDirs, images, address: this.addressOf(agent.host), peerKey: hostKey(this.secret, PEER_KEY).toString('hex') });
+      return (record) => this.fromAgent(agent, record);
+    });
+  }
+
+  private addressOf(host: string): string {
+    return this.options.hosts.find((h) => h.name === host)!.address;
+  }
+
+  /** host:port of the agent a worker key runs under, unless it runs on the engine's host. */
+  private peerOf(key: string): string | undefined {
+    const host = this.hostOf(key);
+    return host === this.engineHost ? undefined : this.agents.get(host)?.peer;
   }
 
   private fromAgent(agent: Agent, record: RecordHeader): void {
@@ -177,6 +175,7 @@ export class AgentHub {
       case 'ready':
       case 'started':
       case 'failed': {
+        if (record.t === 'ready' && Number.isInteger(record.port)) agent.peer = `${this.addressOf(agent.host)}:${String(record.port)}`;
         const key = record.t === 'ready' || record.id === 'setup' ? 'ready' : String(record.id);
         agent.waiting.get(key)?.(record);
         agent.waiting.delete(key);
@@ -223,7 +222,8 @@ export class AgentHub {
     agent.operators.set(request.node, { log, exit });
     const answer = new Promise<RecordHeader>((resolve) => agent.waiting.set(id, resolve));
     const { operator } = request;
-    writeRecord(agent.control!, { t: 'start', id, node: request.node, operator: operator.spec.name, identity: operator.identity, token: request.token, params: request.params });
+    const away = [...(this.options.away?.get(nodeOfKey(request.node)) ?? [])];
+    writeRecord(agent.control!, { t: 'start', id, node: request.node, away, operator: operator.spec.name, identity: operator.identity, token: request.token, params: request.params });
     const started = await answer;
     if (started.t !== 'started') {
       agent.operators.delete(request.node);

@@ -139,3 +139,19 @@ export function hostOfKey(key: string, placement: Placement, engineHost: string)
   const replica = Number(/\.r(\d+)$/.exec(key)?.[1] ?? 0);
   return placed?.[replica] ?? placed?.[0] ?? engineHost;
 }
+
+/**
+ * The output ports whose frames the engine's host never needs whole, by node: each feeds consumers, none of them
+ * there. The engine gets such a frame without an array's values (it checks and routes frames by their header), and
+ * consumers on other hosts fetch it from the producer's host.
+ */
+export function awayPorts(edges: readonly { from: { node: string; port: string }; to: { node: string } }[], placement: Placement, engineHost: string): Map<string, Set<string>> {
+  const engineNeeds = new Map<string, Map<string, boolean>>();
+  for (const { from, to } of edges) {
+    const ports = engineNeeds.get(from.node) ?? new Map<string, boolean>();
+    engineNeeds.set(from.node, ports);
+    const there = (placement.get(to.node) ?? [engineHost]).includes(engineHost);
+    ports.set(from.port, (ports.get(from.port) ?? false) || there);
+  }
+  return new Map([...engineNeeds].map(([node, ports]) => [node, new Set([...ports].filter(([, needed]) => !needed).map(([port]) => port))]));
+}

@@ -2,6 +2,7 @@
 // are opened without following a symbolic link, created 0600, and grown, never shrunk (sdk/PROTOCOL.md §1).
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SlotMappings, type SlotRef } from '@emflow/sdk';
 
 /** The slot's worker folder, made when missing; a link in its place is refused (it would lead the write elsewhere). */
 function folderOf(dir: string, slot: string): void {
@@ -49,4 +50,36 @@ export function writeSlot(dir: string, slot: string, size: number, offset: numbe
 
 export function removeSlot(dir: string, slot: string): void {
   rmSync(join(dir, slot), { force: true });
+}
+
+/**
+ * Frames read from a host's slot files through mappings kept between reads (a ring's slots come round again: no
+ * page faults on a fresh buffer per frame); a slot file made anew since (another inode) is mapped anew.
+ */
+export class SlotReader {
+  private readonly mappings: SlotMappings;
+  private readonly inodes = new Map<string, number>();
+
+  constructor(private readonly dir: string) {
+    this.mappings = new SlotMappings(dir);
+  }
+
+  /** The bytes a reference names; refused unless the slot is a regular file (a link could name any file) at least as large as the reference says. */
+  frame(ref: SlotRef): Uint8Array {
+    const file = lstatSync(join(this.dir, ref.slot));
+    if (!file.isFile() || file.size < ref.size) throw new Error(`slot ${ref.slot} is ${file.isFile() ? `smaller than the ${ref.size} bytes its reference says` : 'not a file'}`);
+    if (this.inodes.get(ref.slot) !== file.ino) this.drop(ref.slot);
+    this.inodes.set(ref.slot, file.ino);
+    return this.mappings.bytes(ref.slot, ref.size, 'r').subarray(ref.offset, ref.offset + ref.length);
+  }
+
+  drop(slot: string): void {
+    this.mappings.drop(slot);
+    this.inodes.delete(slot);
+  }
+
+  clear(): void {
+    this.mappings.clear();
+    this.inodes.clear();
+  }
 }

@@ -2,7 +2,7 @@
 // Slots are written by exactly one worker (the one whose folder holds them: `<worker key>/<port>.<n>`), so the
 // host of that worker always has a slot's latest bytes; every other host gets them sent with the message that
 // first needs them there: inputs of a `process` call towards the operator, outputs of its answer towards the engine.
-import { METHODS, type SlotGrant, type SlotRef } from '@emflow/sdk';
+import { bytesPerElement, METHODS, readTensorHeader, type SlotGrant, type SlotRef } from '@emflow/sdk';
 
 /** `<node or replica key>/<port>.<n>`, as the engine names slots (sdk/PROTOCOL.md §1): no `..`, no absolute path. */
 const SLOT_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.r[0-9]{1,6})?\/[A-Za-z_][A-Za-z0-9_]{0,63}\.[0-9]{1,15}$/;
@@ -14,6 +14,27 @@ export function isSlotName(name: unknown): name is string {
 /** The worker key whose folder holds a slot: the one process that writes it. */
 export function writerOf(slot: string): string {
   return slot.slice(0, slot.indexOf('/'));
+}
+
+/** The output port a slot belongs to (`<worker key>/<port>.<n>`). */
+export function portOf(slot: string): string {
+  return slot.slice(slot.indexOf('/') + 1, slot.lastIndexOf('.'));
+}
+
+/** Below this, an array's values travel with its header: a request of their own would cost more than they do. */
+const VALUES_APART_BYTES = 64 << 10;
+
+/**
+ * The parts of a frame (an Arrow IPC stream) sent where only its header is needed, as [start, end) in `frame`:
+ * everything but an array's values (the engine checks and routes frames by their header); the whole of any other
+ * frame (a JSON frame's value, a table), and of a small array.
+ */
+export function headerRanges(frame: Uint8Array): [number, number][] {
+  const tensor = readTensorHeader(frame);
+  const valuesBytes = tensor ? tensor.size * bytesPerElement(tensor.dtype) : 0;
+  if (!tensor || valuesBytes < VALUES_APART_BYTES) return [[0, frame.byteLength]];
+  const ranges: [number, number][] = [[0, tensor.valuesAt], [tensor.valuesAt + valuesBytes, frame.byteLength]];
+  return ranges.filter(([start, end]) => end > start);
 }
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;

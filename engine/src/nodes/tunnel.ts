@@ -3,30 +3,36 @@
 // records travel ahead of the line that needs them (slot-sync.ts), so each side finds the frame bytes in its own
 // slot files when it reads the line: one copy onto the wire, one off it into the slot.
 import type { Socket } from 'node:net';
-import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
-import { readLines, SlotMappings, type SlotRef } from '@emflow/sdk';
-import { CallGrants, isSlotRef, towardsOperator, writerOf } from './slot-sync.js';
-import { ensureSlot, removeSlot, writeSlot } from './slot-files.js';
-import { writeRecord, type RecordHeader } from './wire.js';
+import { readLines, type SlotRef } from '@emflow/sdk';
+import { CallGrants, headerRanges, isSlotRef, towardsOperator, writerOf } from './slot-sync.js';
+import { ensureSlot, removeSlot, SlotReader, writeSlot } from './slot-files.js';
+import { writeRecord, type RecordHandler, type RecordHeader } from './wire.js';
 
-/** Handles the records that come in over the wire (the caller reads them: a hello may come first). */
-export type RecordHandler = (header: RecordHeader, body: Buffer[]) => void;
+/** A frame to send: whole, or only its header (`whole` false; see headerRanges), or fetched by the other side from a third host. */
+interface Outgoing {
+  ref: SlotRef;
+  whole?: boolean;
+  /** host:port of the agent that has the frame's bytes */
+  from?: string;
+}
 
 /**
- * Send slots' frame bytes, then a control line; in order, behind whatever is already queued on the wire. The bytes
- * go from a mapping of the slot kept while the tunnel lives (a ring's slots come round again): no copy, no page
- * faults on a fresh buffer per frame. A slot shorter than its reference (an operator's answer naming bytes its file
- * does not have) cuts this tunnel alone.
+ * Send frames, then a control line; in order, behind whatever is already queued on the wire. The bytes go from
+ * mappings of the slots kept while the tunnel lives. A slot shorter than its reference (an operator's answer naming
+ * bytes its file does not have) cuts this tunnel alone.
  */
-function send(wire: Socket, mappings: SlotMappings, dir: string, slots: SlotRef[], line: string): void {
+function send(wire: Socket, slots: SlotReader, frames: Outgoing[], line: string): void {
   try {
-    for (const { slot, size, offset, length } of slots) {
-      // a regular file at least as large as the reference says (a link is not followed: it could name any file)
-      const file = lstatSync(join(dir, slot));
-      if (!file.isFile() || file.size < size) throw new Error(`slot ${slot} is ${file.isFile() ? `smaller than the ${size} bytes its reference says` : 'not a file'}`);
-      const mapped = mappings.bytes(slot, size, 'r');
-      writeRecord(wire, { t: 'slot', slot, size, offset }, [Buffer.from(mapped.buffer, mapped.byteOffset + offset, length)]);
+    for (const { ref, whole = true, from } of frames) {
+      const { slot, size, offset, length } = ref;
+      if (from !== undefined) {
+        writeRecord(wire, { t: 'fetch', slot, size, offset, length, from });
+        continue;
+      }
+      const bytes = slots.frame(ref);
+      for (const [start, end] of whole ? [[0, length]] : headerRanges(bytes)) {
+        writeRecord(wire, { t: 'slot', slot, size, offset: offset + start }, [Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)]);
+      }
     }
     writeRecord(wire, { t: 'line' }, [Buffer.from(line)]);
   } catch (error) {
@@ -34,11 +40,11 @@ function send(wire: Socket, mappings: SlotMappings, dir: string, slots: SlotRef[
   }
 }
 
-/** The slot mappings of one tunnel, unmapped once both of its sockets are closed (no write can still read them). */
-function tunnelMappings(dir: string, wire: Socket): SlotMappings {
-  const mappings = new SlotMappings(dir);
-  wire.once('close', () => mappings.clear());
-  return mappings;
+/** The slot reader of one tunnel, unmapped once its wire is closed (no write can still read them). */
+function tunnelReader(dir: string, wire: Socket): SlotReader {
+  const reader = new SlotReader(dir);
+  wire.once('close', () => reader.clear());
+  return reader;
 }
 
 function parse(line: string): unknown {
@@ -67,33 +73,79 @@ function receiveSlot(header: RecordHeader, body: Buffer[], dir: string, accept: 
 
 const refused = (who: string, header: RecordHeader) => new Error(`${who} sent a slot record it may not: ${JSON.stringify(header).slice(0, 200)}`);
 
+/** What an agent's end of a tunnel asks of its agent. */
+export interface AgentSide {
+  /** the agent's slot folder */
+  dir: string;
+  /** does a worker key run on this host? */
+  local(key: string): boolean;
+  /** is this output slot's frame wanted by the engine's host without its values? */
+  away(slot: string): boolean;
+  /** fetch a frame's bytes from the agent at `from` (host:port) into this host's slot */
+  fetch(ref: SlotRef, from: string): Promise<void>;
+}
+
 /**
  * The agent's end, returning what it does with each record from the engine: `operator` is the operator's
- * connection to the agent's control socket, `wire` the TCP connection to the engine, `dir` the agent's slot folder.
- * `local` tells whether a worker key runs on this host.
+ * connection to the agent's control socket, `wire` the TCP connection to the engine. A line reaches the operator
+ * once the frames fetched for it from other agents are in place, and after every line before it.
  */
-export function agentTunnel(operator: Socket, wire: Socket, dir: string, local: (key: string) => boolean): RecordHandler {
+export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): RecordHandler {
   joined(operator, wire);
+  const { dir } = agent;
   const grants = new CallGrants();
-  const mappings = tunnelMappings(dir, wire);
+  const slots = tunnelReader(dir, wire);
   // the outputs of an answer, when granted to this operator; the engine checks the answer itself
-  readLines(operator, (line) => send(wire, mappings, dir, grants.answered(parse(line)), line));
-  return (header, body) => {
-    if (header.t === 'slot') {
-      // inputs from operators on other hosts only: a slot written here is never overwritten from afar
-      if (!receiveSlot(header, body, dir, (ref) => !local(writerOf(ref.slot)))) wire.destroy(refused('the engine', header));
-      return;
-    }
-    const line = Buffer.concat(body).toString('utf8');
+  readLines(operator, (line) => send(wire, slots, grants.answered(parse(line)).map((ref) => ({ ref, whole: !agent.away(ref.slot) })), line));
+  let fetching: Promise<void>[] = [];
+  let delivered = Promise.resolve();
+  const deliver = (line: string) => {
     const needs = towardsOperator(parse(line));
     grants.towards(needs);
     for (const grant of needs.grants) ensureSlot(dir, grant.slot, grant.size);
     for (const slot of needs.released) {
-      mappings.drop(slot);
+      slots.drop(slot);
       removeSlot(dir, slot);
     }
     operator.write(line + '\n');
   };
+  return (header, body) => {
+    // inputs from operators on other hosts only: a slot written here is never overwritten from afar
+    const fromAfar = (ref: SlotRef) => !agent.local(writerOf(ref.slot));
+    if (header.t === 'slot') {
+      if (!receiveSlot(header, body, dir, fromAfar)) wire.destroy(refused('the engine', header));
+      return;
+    }
+    if (header.t === 'fetch') {
+      const ref = { slot: header.slot, size: header.size, offset: header.offset, length: header.length };
+      if (!isSlotRef(ref) || !fromAfar(ref) || typeof header.from !== 'string') return void wire.destroy(refused('the engine', header));
+      const fetched = agent.fetch(ref, header.from);
+      fetched.catch(() => undefined); // awaited with its line, which may come in a later chunk
+      fetching.push(fetched);
+      return;
+    }
+    const line = Buffer.concat(body).toString('utf8');
+    const waits = fetching;
+    fetching = [];
+    delivered = delivered
+      .then(async () => {
+        try {
+          await Promise.all(waits);
+        } catch (error) {
+          throw new Error(`a frame for this operator could not be fetched: ${(error as Error).message}`);
+        }
+        if (!wire.destroyed) deliver(line);
+      })
+      .catch((error: Error) => void wire.destroy(error));
+  };
+}
+
+/** Where the workers of a tunnel's frames run, as the engine's end of it sees them. */
+export interface EngineSide {
+  /** does a worker key run on the tunnel's host? */
+  onHost(key: string): boolean;
+  /** host:port of the agent a worker key runs under, when it runs on a host other than the engine's */
+  peerOf(key: string): string | undefined;
 }
 
 /**
@@ -103,15 +155,17 @@ export function agentTunnel(operator: Socket, wire: Socket, dir: string, local: 
  * and only the slots the operator was granted for its current call are written from there. `onHello` gets the
  * token the operator presents, which names its worker.
  */
-export function engineTunnel(wire: Socket, engine: Socket, dir: string, onHost: (key: string) => boolean, onHello: (token: string) => void): RecordHandler {
+export function engineTunnel(wire: Socket, engine: Socket, dir: string, hosts: EngineSide, onHello: (token: string) => void): RecordHandler {
+  const { onHost, peerOf } = hosts;
   joined(wire, engine);
   const grants = new CallGrants();
-  const mappings = tunnelMappings(dir, wire);
+  const slots = tunnelReader(dir, wire);
   readLines(engine, (line) => {
     const needs = towardsOperator(parse(line));
     grants.towards(needs);
-    for (const slot of needs.released) mappings.drop(slot);
-    send(wire, mappings, dir, needs.inputs.filter((ref) => !onHost(writerOf(ref.slot))), line);
+    for (const slot of needs.released) slots.drop(slot);
+    const frames = needs.inputs.filter((ref) => !onHost(writerOf(ref.slot))).map((ref) => ({ ref, from: peerOf(writerOf(ref.slot)) }));
+    send(wire, slots, frames, line);
   });
   let greeted = false;
   return (header, body) => {

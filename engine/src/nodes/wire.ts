@@ -1,13 +1,16 @@
 // Records on the TCP connections between the engine and its agents: a JSON header, then `bytes` bytes of body
 // (frame bytes, for slot records). Framing: a 4-byte big-endian header length, the header's UTF-8 JSON, the body.
 // The body is handed over as the socket's own chunks, so that it is copied once more only into its slot file.
-import type { Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 
 export interface RecordHeader {
   t: string;
   bytes?: number;
   [field: string]: unknown;
 }
+
+/** What is done with each record read from a connection. */
+export type RecordHandler = (header: RecordHeader, body: Buffer[]) => void;
 
 /** Headers hold a record's type, slot fields or an agent's messages (control lines travel as bodies). */
 export const MAX_HEADER_BYTES = 16 << 20;
@@ -113,7 +116,7 @@ function parseHeader(text: string, maxBodyBytes: number): RecordHeader {
  * Read a socket's records until it closes (the reader is returned, to change its limits); a malformed stream, or an
  * error thrown by `onRecord`, destroys the socket with that error.
  */
-export function readRecords(socket: Socket, onRecord: (header: RecordHeader, body: Buffer[]) => void): RecordReader {
+export function readRecords(socket: Socket, onRecord: RecordHandler): RecordReader {
   const reader = new RecordReader(onRecord);
   socket.on('data', (chunk: Buffer) => {
     try {
@@ -123,4 +126,21 @@ export function readRecords(socket: Socket, onRecord: (header: RecordHeader, bod
     }
   });
   return reader;
+}
+
+/** host:port → what net.connect takes. */
+export function tcpAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+}
+
+export function connect(address: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(tcpAddress(address), () => {
+      socket.off('error', reject);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
 }

@@ -1,0 +1,131 @@
+// Frames between two hosts that are not the engine's go straight from agent to agent: the consumer's agent fetches
+// the frame from the producer's host, which sends it from a mapping of its slot (one copy onto the wire), and writes
+// it into the same slot name on its own host (one copy off it), before the call that reads it reaches its operator.
+// The engine's host sees only the frame's header (slot-sync.ts headerRanges). Peers prove themselves with a key the
+// engine gives every agent of the run; a host serves only the slots its own workers write.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { SlotRef } from '@emflow/sdk';
+import { awaitHello, sameKey } from './hello.js';
+import { isSlotRef, writerOf } from './slot-sync.js';
+import { SlotReader, writeSlot } from './slot-files.js';
+import { readRecords, tcpAddress, writeRecord, type RecordHeader } from './wire.js';
+
+/** A `get` record's reference, checked. */
+function requested(header: RecordHeader): SlotRef | undefined {
+  const ref = { slot: header.slot, size: header.size, offset: header.offset, length: header.length };
+  return isSlotRef(ref) ? ref : undefined;
+}
+
+/** This host's slot files, served to the run's other agents. */
+export class PeerServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  /** `local` tells whether a worker key runs on this host (whose slots are the only ones served). */
+  constructor(dir: string, key: Buffer, local: (key: string) => boolean) {
+    this.server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      awaitHello(socket, (hello) => {
+        if (hello.role !== 'peer' || !sameKey(hello.secret, key)) return undefined;
+        const reader = new SlotReader(dir);
+        socket.once('close', () => reader.clear());
+        return (header) => {
+          if (header.t !== 'get') throw new Error(`a peer sent a ${JSON.stringify(header.t)} record`);
+          try {
+            const ref = requested(header);
+            if (!ref || !local(writerOf(ref.slot))) throw new Error(`no slot of this host is ${JSON.stringify(header).slice(0, 200)}`);
+            const bytes = reader.frame(ref);
+            writeRecord(socket, { t: 'got', id: header.id }, [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+          } catch (error) {
+            writeRecord(socket, { t: 'got', id: header.id, error: (error as Error).message });
+          }
+        };
+      });
+    });
+  }
+
+  /** Listen on the host's address; resolves with the port. */
+  async listen(address: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => this.server.once('error', reject).listen(0, address, resolve));
+    return (this.server.address() as { port: number }).port;
+  }
+
+  close(): void {
+    this.server.close();
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+interface Request {
+  ref: SlotRef;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** One connection to another agent, fetching frames into this host's slot files. */
+class Peer {
+  readonly socket: Socket;
+  private readonly pending = new Map<number, Request>();
+  private next = 0;
+
+  constructor(
+    private readonly address: string,
+    private readonly dir: string,
+    key: Buffer,
+    onClose: () => void,
+  ) {
+    this.socket = createConnection(tcpAddress(address), () => this.socket.setNoDelay(true));
+    writeRecord(this.socket, { t: 'hello', role: 'peer', secret: key.toString('hex') });
+    readRecords(this.socket, (header, body) => this.answered(header, body));
+    this.socket.on('error', () => this.socket.destroy());
+    this.socket.once('close', () => {
+      onClose();
+      for (const { ref, reject } of this.pending.values()) reject(new Error(`the connection to the agent at ${address} closed before it sent slot ${ref.slot}`));
+      this.pending.clear();
+    });
+  }
+
+  fetch(ref: SlotRef): Promise<void> {
+    const id = this.next++;
+    const { slot, size, offset, length } = ref;
+    writeRecord(this.socket, { t: 'get', id, slot, size, offset, length });
+    return new Promise((resolve, reject) => this.pending.set(id, { ref, resolve, reject }));
+  }
+
+  private answered(header: RecordHeader, body: Buffer[]): void {
+    const request = typeof header.id === 'number' ? this.pending.get(header.id) : undefined;
+    if (!request) throw new Error(`the agent at ${this.address} answered no request: ${JSON.stringify(header).slice(0, 200)}`);
+    this.pending.delete(header.id as number);
+    const { ref } = request;
+    const bytes = header.bytes ?? 0;
+    if (typeof header.error === 'string') return request.reject(new Error(`the agent at ${this.address} could not send slot ${ref.slot}: ${header.error}`));
+    if (bytes !== ref.length) return request.reject(new Error(`the agent at ${this.address} sent ${bytes} bytes for slot ${ref.slot}, not ${ref.length}`));
+    writeSlot(this.dir, ref.slot, ref.size, ref.offset, body);
+    request.resolve();
+  }
+}
+
+/** This agent's connections to the others, one per host, opened when first needed. */
+export class PeerFetcher {
+  private readonly peers = new Map<string, Peer>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly key: Buffer,
+  ) {}
+
+  /** Fetch the bytes `ref` names from the agent at `from` (host:port) into this host's slot of the same name. */
+  fetch(ref: SlotRef, from: string): Promise<void> {
+    let peer = this.peers.get(from);
+    if (!peer) {
+      peer = new Peer(from, this.dir, this.key, () => this.peers.delete(from));
+      this.peers.set(from, peer);
+    }
+    return peer.fetch(ref);
+  }
+
+  close(): void {
+    for (const peer of this.peers.values()) peer.socket.destroy();
+  }
+}
