@@ -104,6 +104,37 @@ describe('placeNodes: replicas', () => {
   });
 });
 
+describe('placeNodes: replicas added while scaling up', () => {
+  it('go to hosts with room their node is not on yet, the one with most CPUs left first, after every node has its start', () => {
+    // the chain fills a (3 of 3); slow's extras: c (2 free, more than b's 1), then b (1 free, as c now, but slow is
+    // not on b yet)
+    const nodes = [node('src'), node('blur'), node('slow', 1, { extra: 2 })];
+    const placement = placeNodes(nodes, chain('src', 'blur', 'slow'), [host('a', 3), host('b', 1), host('c', 2)]);
+    expect(entries(placement)).toEqual([
+      ['src', ['a']],
+      ['blur', ['a']],
+      ['slow', ['a', 'c', 'b']],
+    ]);
+  });
+
+  it('never refuse a pipeline: with no room left, they join their node\'s first replica', () => {
+    const nodes = [node('src'), node('slow', 1, { extra: 3 })];
+    const placement = placeNodes(nodes, chain('src', 'slow'), [host('a', 1), host('b', 1)]);
+    expect(entries(placement)).toEqual([
+      ['src', ['a']],
+      ['slow', ['b', 'b', 'b', 'b']],
+    ]);
+  });
+
+  it('with --spread, take the hosts after their node like starting replicas', () => {
+    const placement = placeNodes([node('src'), node('slow', 1, { replicas: 2, extra: 1 })], [], [host('a', 1), host('b', 1), host('c', 1)], { spread: true });
+    expect(entries(placement)).toEqual([
+      ['src', ['a']],
+      ['slow', ['b', 'c', 'a']],
+    ]);
+  });
+});
+
 describe('placeNodes: GPUs', () => {
   it('a node asking a GPU goes to a host with a GPU left, even when another has more CPUs', () => {
     const hosts = [host('h0', 4), host('h1', 2, 1)];
@@ -323,10 +354,10 @@ describe('placementInput', () => {
     });
     const input = placementInput(pipeline);
     expect(input.nodes).toEqual([
-      { id: 'src', operator: 'synthetic', cpus: 1, gpus: 0, replicas: 1 },
-      { id: 'blur', operator: 'heavy', cpus: 3, gpus: 1, replicas: 1 },
-      { id: 'sc', operator: 'light', cpus: 1, gpus: 0, replicas: 2 },
-      { id: 'st', operator: 'stats', cpus: 1, gpus: 0, replicas: 1 },
+      { id: 'src', operator: 'synthetic', cpus: 1, gpus: 0, replicas: 1, extra: 0 },
+      { id: 'blur', operator: 'heavy', cpus: 3, gpus: 1, replicas: 1, extra: 0 },
+      { id: 'sc', operator: 'light', cpus: 1, gpus: 0, replicas: 2, extra: 2 },
+      { id: 'st', operator: 'stats', cpus: 1, gpus: 0, replicas: 1, extra: 0 },
     ]);
     expect(input.edges).toEqual([
       ['blur', 'sc'],
@@ -341,15 +372,16 @@ describe('placementInput', () => {
     // and what placeNodes makes of it on an engine host without GPU and a GPU host
     const hosts = [host('e', 4), host('g', 4, 1)];
     const placement = placeNodes(input.nodes, input.edges, hosts, { pins: input.pins });
-    // blur (3 CPUs, the GPU) and st pinned; src beside blur on g (1 left); sc: r0 on g is full → e, r1 → e again
+    // blur (3 CPUs, the GPU) and st pinned; src beside blur on g (1 left); sc: r0 on g is full → e, r1 → e again;
+    // the two sc may add: the last CPU of e, then (no host has room) beside sc's first replica
     expect(entries(placement)).toEqual([
       ['blur', ['g']],
       ['st', ['e']],
       ['src', ['g']],
-      ['sc', ['e', 'e']],
+      ['sc', ['e', 'e', 'e', 'e']],
     ]);
-    // each host's nodes in run order
-    expect(describePlacement(placement, input.nodes, hosts)).toEqual(['e (engine): sc[0], sc[1], st  [3 of 4 CPUs]', 'g: src, blur  [4 of 4 CPUs]']);
+    // each host's nodes in run order; the replicas added while scaling up marked, their CPUs not counted
+    expect(describePlacement(placement, input.nodes, hosts)).toEqual(['e (engine): sc[0], sc[1], sc[2]+, sc[3]+, st  [3 of 4 CPUs]', 'g: src, blur  [4 of 4 CPUs]']);
   });
 
   it('has no pins without a placement', () => {
@@ -357,7 +389,7 @@ describe('placementInput', () => {
     const input = placementInput(pipeline);
     expect(input.pins.size).toBe(0);
     expect(input.edges).toEqual([]);
-    expect(input.nodes).toEqual([{ id: 'src', operator: 'synthetic', cpus: 1, gpus: 0, replicas: 1 }]);
+    expect(input.nodes).toEqual([{ id: 'src', operator: 'synthetic', cpus: 1, gpus: 0, replicas: 1, extra: 0 }]);
   });
 
   it('keeps a node and a pin named __proto__ from a parsed document', () => {
@@ -368,8 +400,8 @@ describe('placementInput', () => {
       '"placement":{"hosts":{"__proto__":1}}}';
     const input = placementInput(resolved(JSON.parse(text)));
     expect(input.nodes).toEqual([
-      { id: '__proto__', operator: 'synthetic', cpus: 1, gpus: 0, replicas: 1 },
-      { id: 'constructor', operator: 'heavy', cpus: 3, gpus: 1, replicas: 1 },
+      { id: '__proto__', operator: 'synthetic', cpus: 1, gpus: 0, replicas: 1, extra: 0 },
+      { id: 'constructor', operator: 'heavy', cpus: 3, gpus: 1, replicas: 1, extra: 0 },
     ]);
     expect([...input.pins]).toEqual([['__proto__', 1]]);
     const placement = placeNodes(input.nodes, input.edges, [host('e', 8, 1), host('w', 4, 1)], { pins: input.pins });

@@ -175,8 +175,10 @@ export class AgentHub {
       case 'ready':
       case 'started':
       case 'failed': {
-        if (record.t === 'ready' && Number.isInteger(record.port)) agent.peer = `${this.addressOf(agent.host)}:${String(record.port)}`;
         const key = record.t === 'ready' || record.id === 'setup' ? 'ready' : String(record.id);
+        // without the port its peers fetch from, its host's frames could reach no other host
+        if (record.t === 'ready' && !Number.isInteger(record.port)) record = { t: 'failed', message: `said ready without a port for its peers (${String(record.port)})` };
+        if (record.t === 'ready') agent.peer = `${this.addressOf(agent.host)}:${String(record.port)}`;
         agent.waiting.get(key)?.(record);
         agent.waiting.delete(key);
         break;

@@ -1,8 +1,8 @@
 // Which host of a Slurm allocation runs each worker of a pipeline (a pure function). Connected operators stay on one
-// host while it has CPUs and GPUs for them: a consumer there reads its producer's frames in place (every frame made
-// away from the engine's host also crosses to it, once, for the engine to check and route); the replicas of a node
-// go to different hosts; a node can be pinned to a host; a pipeline that does not fit is refused before anything
-// starts, with what it asks and what each host has left.
+// host while it has CPUs and GPUs for them: a consumer there reads its producer's frames in place (the engine's host
+// gets their headers, to check and route them); the replicas of a node go to different hosts; a node can be pinned
+// to a host; a pipeline that does not fit is refused before anything starts, with what it asks and what each host
+// has left.
 import { operatorCpus } from '../hpc/script.js';
 import { nodeOfKey } from '../session/replicas.js';
 import { EnvironmentError } from '../runtime/runtime.js';
@@ -22,6 +22,8 @@ export interface PlacementNode {
   gpus: number;
   /** replicas started with the run (the node's replicas.min, else 1) */
   replicas: number;
+  /** replicas a run may add while it scales up (replicas.max − replicas.min) */
+  extra?: number;
 }
 
 export interface PlacementOptions {
@@ -75,7 +77,7 @@ export function placeNodes(nodes: readonly PlacementNode[], edges: readonly (rea
   nodes.forEach((node, i) => {
     if (placement.has(node.id)) return;
     if (options.spread) {
-      for (let r = 0; r < node.replicas; r++) placement.set(node.id, [...(placement.get(node.id) ?? []), hosts[(i + r) % hosts.length].name]);
+      for (let r = 0; r < node.replicas + (node.extra ?? 0); r++) placement.set(node.id, [...(placement.get(node.id) ?? []), hosts[(i + r) % hosts.length].name]);
       return;
     }
     // hosts of the node's neighbours already placed, most edges first; then the host with most CPUs left
@@ -101,20 +103,33 @@ export function placeNodes(nodes: readonly PlacementNode[], edges: readonly (rea
       take(ranked[0].name, node);
     }
   });
+
+  // the replicas a run may add, once every node has what it starts with: on a host with room, one its node is not on
+  // first, else beside the node's first replica (sharing its CPUs); never a reason to refuse the pipeline
+  if (!options.spread) {
+    for (const node of nodes) {
+      for (let r = 0; r < (node.extra ?? 0); r++) {
+        const used = placement.get(node.id)!;
+        const room = hosts.filter((h) => fits(h.name, node)).sort((a, b) => Number(used.includes(a.name)) - Number(used.includes(b.name)) || free.get(b.name)!.cpus - free.get(a.name)!.cpus);
+        if (room.length) take(room[0].name, node);
+        else placement.set(node.id, [...used, used[0]]);
+      }
+    }
+  }
   return placement;
 }
 
 /** The placement as `--plan` prints it: one line per host, its nodes and what they take of it. */
 export function describePlacement(placement: Placement, nodes: readonly PlacementNode[], hosts: readonly PlacementHost[]): string[] {
-  const byId = new Map(nodes.map((n) => [n.id, n]));
   return hosts.map((host, index) => {
-    const here = nodes.flatMap(({ id }) => {
+    // a replica the run adds only while it scales up is marked with a +, and its CPUs are not counted
+    const here = nodes.flatMap(({ id, replicas: starting, cpus }) => {
       const replicas = placement.get(id) ?? [];
-      return replicas.flatMap((h, r) => (h === host.name ? [replicas.length > 1 ? `${id}[${r}]` : id] : []));
+      return replicas.flatMap((h, r) => (h === host.name ? [{ label: replicas.length > 1 ? `${id}[${r}]${r >= starting ? '+' : ''}` : id, cpus: r < starting ? cpus : 0 }] : []));
     });
-    const cpus = here.reduce((n, label) => n + byId.get(label.replace(/\[\d+\]$/, ''))!.cpus, 0);
+    const cpus = here.reduce((n, replica) => n + replica.cpus, 0);
     const role = index === 0 ? ' (engine)' : '';
-    return `${host.name}${role}: ${here.length ? here.join(', ') : '-'}  [${cpus} of ${host.cpus} CPUs]`;
+    return `${host.name}${role}: ${here.length ? here.map((r) => r.label).join(', ') : '-'}  [${cpus} of ${host.cpus} CPUs]`;
   });
 }
 
@@ -123,16 +138,16 @@ export function placementInput(pipeline: ResolvedPipeline): { nodes: PlacementNo
   const byId = new Map(pipeline.document.nodes.map((n) => [n.id, n]));
   const nodes = pipeline.order.map((id) => {
     const spec = pipeline.specs.get(id);
-    return { id, operator: byId.get(id)!.operator, cpus: operatorCpus(spec), gpus: spec?.resources?.gpu ?? 0, replicas: byId.get(id)!.replicas?.min ?? 1 };
+    const { min = 1, max = min } = byId.get(id)!.replicas ?? {};
+    return { id, operator: byId.get(id)!.operator, cpus: operatorCpus(spec), gpus: spec?.resources?.gpu ?? 0, replicas: min, extra: Math.max(0, max - min) };
   });
   const edges = pipeline.document.edges.map((e): [string, string] => [e.from.node, e.to.node]);
   return { nodes, edges, pins: new Map(Object.entries(pipeline.document.placement?.hosts ?? {})) };
 }
 
 /**
- * The host of a worker key (a node, or one of its replicas `node.rN`): where placement put it; a replica added while
- * a run scales up goes to the host of the node's first replica (a host that is up, the engine's or one with an
- * agent), sharing its CPUs.
+ * The host of a worker key (a node, or one of its replicas `node.rN`): where placement put it, the replicas a run
+ * adds while it scales up included; any other goes to the host of the node's first replica, sharing its CPUs.
  */
 export function hostOfKey(key: string, placement: Placement, engineHost: string): string {
   const placed = placement.get(nodeOfKey(key));

@@ -1,7 +1,8 @@
 // What a control message relayed between hosts means for the slot files on either side (pure functions).
 // Slots are written by exactly one worker (the one whose folder holds them: `<worker key>/<port>.<n>`), so the
-// host of that worker always has a slot's latest bytes; every other host gets them sent with the message that
-// first needs them there: inputs of a `process` call towards the operator, outputs of its answer towards the engine.
+// host of that worker always has a slot's latest bytes; another host gets them with the message that first needs
+// them there: inputs of a `process` call towards the operator (sent by the engine, or fetched from the writer's
+// agent), outputs of its answer towards the engine (whole, or the header alone when no consumer there needs more).
 import { bytesPerElement, METHODS, readTensorHeader, type SlotGrant, type SlotRef } from '@emflow/sdk';
 
 /** `<node or replica key>/<port>.<n>`, as the engine names slots (sdk/PROTOCOL.md §1): no `..`, no absolute path. */
