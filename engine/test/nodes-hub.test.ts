@@ -68,7 +68,7 @@ describe('tunnels', () => {
     writeFileSync(join(dir, 'b/out.0'), Buffer.alloc(4096));
     const [wire, agentSide] = await socketPair(scratch, 'wire1');
     const [engineSide, control] = await socketPair(scratch, 'control1');
-    readRecords(wire, engineTunnel(wire, engineSide, dir, { onHost: (key) => key === 'b', peerOf: () => undefined }, () => undefined));
+    readRecords(wire, engineTunnel(wire, engineSide, dir, { onHost: (key) => key === 'b', peerOf: () => undefined, hello: () => undefined, failed: () => undefined }));
     const lines: string[] = [];
     control.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     // the engine grants b/out.0 for call 1, the operator (through its agent) writes it and answers
@@ -91,7 +91,7 @@ describe('tunnels', () => {
     const dir = join(scratch, 'agent-session');
     const [operatorSide, operator] = await socketPair(scratch, 'op2');
     const [wire, engineSide] = await socketPair(scratch, 'wire2');
-    readRecords(wire, agentTunnel(operatorSide, wire, { dir, local: (key) => key === 'b', away: () => false, fetch: () => Promise.resolve() }));
+    readRecords(wire, agentTunnel(operatorSide, wire, { dir, local: (key) => key === 'b', away: () => false, fetch: () => Promise.resolve(), released: () => undefined }));
     const toOperator = new Promise<void>((resolve) => operator.once('data', () => resolve()));
     writeRecord(engineSide, { t: 'line' }, [Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'process', params: { run: 1, frame: 0, inputs: {}, params: {}, grants: { out: { slot: 'b/out.0', size: 4096, limit: 1 << 20 } } } }))]);
     await toOperator;

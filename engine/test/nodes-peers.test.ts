@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cutOffAfter, socketPair } from './sockets.js';
 import { decodeFrame, encodeFrame, json, NDArray, type SlotRef } from '@emflow/sdk';
+import { sameKey } from '../src/nodes/hello.js';
 import { PeerFetcher, PeerServer } from '../src/nodes/peers.js';
 import { headerRanges } from '../src/nodes/slot-sync.js';
 import { agentTunnel, engineTunnel } from '../src/nodes/tunnel.js';
@@ -56,7 +57,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
 
 /** A peer server over `dir` on loopback, serving the slots of worker `a`; closed after the tests. */
-async function servePeers(dir: string, local = (worker: string) => worker === 'a'): Promise<string> {
+async function servePeers(dir: string, local: (worker: string) => boolean = (worker) => worker === 'a'): Promise<string> {
   const server = new PeerServer(dir, key, local);
   closers.push(() => server.close());
   return `127.0.0.1:${await server.listen('127.0.0.1')}`;
@@ -145,6 +146,39 @@ describe('PeerServer and PeerFetcher', () => {
       const got = readFileSync(join(here, ref.slot)).subarray(ref.offset, ref.offset + ref.length);
       expect(got.equals(files[i].bytes.subarray(ref.offset, ref.offset + ref.length))).toBe(true);
     });
+  });
+
+  it('fail a fetch whose bytes cannot be written here, naming the slot, and keep the connection for the next', async () => {
+    const there = slotFolder();
+    const bytes = randomBytes(4096);
+    putSlot(there, 'a/out.0', bytes);
+    putSlot(there, 'c/out.0', bytes);
+    const address = await servePeers(there, (worker) => worker === 'a' || worker === 'c');
+    const here = slotFolder();
+    // a link in place of the worker folder here: no write goes through it
+    symlinkSync(scratch, join(here, 'a'));
+    const peers = fetcher(here);
+    const error = await rejection(peers.fetch({ slot: 'a/out.0', size: 4096, offset: 0, length: 4096 }, address));
+    expect(error.message).toContain(`slot a/out.0 from the agent at ${address} could not be written here`);
+    await peers.fetch({ slot: 'c/out.0', size: 4096, offset: 0, length: 4096 }, address);
+    expect(readFileSync(join(here, 'c/out.0')).equals(bytes)).toBe(true);
+  });
+
+  it('say why the connection went when the peer is not there', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const error = await rejection(fetcher(slotFolder()).fetch({ slot: 'a/out.0', size: 4096, offset: 0, length: 4096 }, address));
+    expect(error.message).toMatch(new RegExp(`the connection to the agent at ${address} failed: .*ECONNREFUSED.* before it sent slot a/out.0`));
+  });
+
+  it('match no hello against an empty key (a setup without one)', () => {
+    expect(sameKey('', Buffer.alloc(0))).toBe(false);
+    expect(sameKey('zz', Buffer.alloc(0))).toBe(false);
+    expect(sameKey(key.toString('hex'), key)).toBe(true);
+    expect(sameKey(key.toString('hex').toUpperCase(), key)).toBe(true);
+    expect(sameKey(key.toString('hex').slice(2), key)).toBe(false);
   });
 
   it('cut off a peer with a wrong key: the fetch fails naming the agent', async () => {
@@ -330,7 +364,7 @@ async function agentEnd(name: string, fetch: (ref: SlotRef, from: string) => Pro
   const dir = slotFolder();
   const [operatorSide, operator] = await pairOf(`${name}-op`);
   const [wire, engine] = await pairOf(`${name}-wire`);
-  readRecords(wire, agentTunnel(operatorSide, wire, { dir, local: (worker) => worker === 'b', away: () => away, fetch }));
+  readRecords(wire, agentTunnel(operatorSide, wire, { dir, local: (worker) => worker === 'b', away: () => away, fetch, released: () => undefined }));
   return { dir, operator, wire, engine, toOperator: linesOf(operator), toEngine: recordsOf(engine) };
 }
 
@@ -354,7 +388,7 @@ describe("the agent's end of a tunnel", () => {
     expect(end.toOperator).toEqual([processCall(1), JSON.stringify({ jsonrpc: '2.0', method: 'cancel' })]);
   });
 
-  it('close the wire and the operator when a fetch fails, the line never delivered', async () => {
+  it('tell the engine why and close the wire and the operator when a fetch fails, the line never delivered', async () => {
     const fetched = deferred();
     const end = await agentEnd('fail', () => fetched.promise);
     writeRecord(end.engine, { t: 'fetch', ...input, from: '10.0.0.2:4000' });
@@ -363,6 +397,7 @@ describe("the agent's end of a tunnel", () => {
     fetched.reject(new Error('the connection to the agent at 10.0.0.2:4000 closed'));
     await Promise.all([closed(end.wire), closed(end.operator), closed(end.engine)]);
     expect(end.toOperator).toEqual([]);
+    expect(end.toEngine.map((r) => r.header)).toEqual([{ t: 'error', message: 'a frame for this operator could not be fetched: the connection to the agent at 10.0.0.2:4000 closed' }]);
   });
 
   it("refuse to fetch a slot its own host's worker writes", async () => {
@@ -422,6 +457,16 @@ describe("the agent's end of a tunnel", () => {
 });
 
 describe("the engine's end of a tunnel", () => {
+  it("pass on an agent's reason for closing the tunnel", async () => {
+    const [wire, agent] = await pairOf('engine-error-wire');
+    const [engineSide] = await pairOf('engine-error-control');
+    const reasons: string[] = [];
+    readRecords(wire, engineTunnel(wire, engineSide, slotFolder(), { onHost: () => false, peerOf: () => undefined, hello: () => undefined, failed: (message) => reasons.push(message) }));
+    writeRecord(agent, { t: 'error', message: 'a frame for this operator could not be fetched: gone' });
+    await until(() => reasons.length === 1, 'the reason');
+    expect(reasons).toEqual(['a frame for this operator could not be fetched: gone']);
+  });
+
   it('name the agent to fetch an input from, and send the bytes of one on the engine host', async () => {
     const dir = slotFolder();
     const engineHostFrame = randomBytes(4096);
@@ -429,7 +474,7 @@ describe("the engine's end of a tunnel", () => {
     const [wire, agent] = await pairOf('engine-wire');
     const [engineSide, control] = await pairOf('engine-control');
     const peerOf = (worker: string) => (worker === 'a' ? '10.0.0.2:4000' : undefined);
-    readRecords(wire, engineTunnel(wire, engineSide, dir, { onHost: (worker) => worker === 'b', peerOf }, () => undefined));
+    readRecords(wire, engineTunnel(wire, engineSide, dir, { onHost: (worker) => worker === 'b', peerOf, hello: () => undefined, failed: () => undefined }));
     const toAgent = recordsOf(agent);
     const fromEngineHost: SlotRef = { slot: 'c/out.0', size: 4096, offset: 96, length: 1000 };
     const call = processCall(1, {}, { in: input, other: fromEngineHost });

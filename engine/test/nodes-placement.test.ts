@@ -126,6 +126,16 @@ describe('placeNodes: replicas added while scaling up', () => {
     ]);
   });
 
+  it('of a pinned node stay on its host, with room or without', () => {
+    const nodes = [node('src'), node('slow', 1, { extra: 2 })];
+    const placement = placeNodes(nodes, [], [host('a', 1), host('b', 2), host('c', 4)], { pins: new Map([['slow', 1]]) });
+    // slow's first replica takes one of b's 2 CPUs; its extras: the last one, then beside it (c has 4 free)
+    expect(entries(placement)).toEqual([
+      ['slow', ['b', 'b', 'b']],
+      ['src', ['c']],
+    ]);
+  });
+
   it('with --spread, take the hosts after their node like starting replicas', () => {
     const placement = placeNodes([node('src'), node('slow', 1, { replicas: 2, extra: 1 })], [], [host('a', 1), host('b', 1), host('c', 1)], { spread: true });
     expect(entries(placement)).toEqual([

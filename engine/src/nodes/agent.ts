@@ -3,7 +3,7 @@
 // runtime in a slot folder of its own, carries each operator's control connection to the engine (tunnel.ts), and
 // reports their output and exits. When the engine goes, it stops its operators, removes its folder and exits.
 import { mkdirSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../runtime/index.js';
@@ -11,8 +11,8 @@ import type { OperatorProcess, Runtime, SessionPaths } from '../runtime/runtime.
 import { createSessionDir, removeSessionDir } from '../session/session-dir.js';
 import { PeerFetcher, PeerServer } from './peers.js';
 import { portOf, writerOf } from './slot-sync.js';
-import { agentTunnel } from './tunnel.js';
-import { connect, readRecords, tcpAddress, writeRecord, type RecordHeader } from './wire.js';
+import { agentTunnel, type AgentSide } from './tunnel.js';
+import { connect, openTcp, readRecords, writeRecord, type RecordHeader } from './wire.js';
 
 /** What the agent needs from its environment: never its command line, which every user of the machine can read. */
 export interface AgentEnvironment {
@@ -66,13 +66,21 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
     const { id, dir } = createSessionDir(runtime.fileOwner);
     paths = { id, dir, socket: join(dir, 'control.sock') };
     const local = (key: string) => keys.has(key);
-    const peerKey = Buffer.from(String(header.peerKey), 'hex');
-    peers = { server: new PeerServer(dir, peerKey, local), fetcher: new PeerFetcher(dir, peerKey) };
-    const { fetcher } = peers;
-    const side = { dir, local, away: (slot: string) => away.get(writerOf(slot))?.has(portOf(slot)) ?? false, fetch: fetcher.fetch.bind(fetcher) };
+    const peerKey = Buffer.from(typeof header.peerKey === 'string' ? header.peerKey : '', 'hex');
+    if (peerKey.length !== 32) throw new Error('the engine sent no key for the agents to fetch frames from each other with');
+    const server = new PeerServer(dir, peerKey, local);
+    const fetcher = new PeerFetcher(dir, peerKey);
+    peers = { server, fetcher };
+    const side: AgentSide = {
+      dir,
+      local,
+      away: (slot) => away.get(writerOf(slot))?.has(portOf(slot)) ?? false,
+      fetch: (ref, from) => fetcher.fetch(ref, from),
+      released: (slot) => server.drop(slot),
+    };
     operatorServer = createServer((operator) => {
       // each operator's connection goes to the engine on a TCP connection of its own
-      const wire = createConnection(tcpAddress(env.engine), () => wire.setNoDelay(true));
+      const wire = openTcp(env.engine);
       writeRecord(wire, hello('tunnel'));
       readRecords(wire, agentTunnel(operator, wire, side));
     });

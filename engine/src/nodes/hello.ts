@@ -8,10 +8,10 @@ import { readRecords, type RecordHandler, type RecordHeader } from './wire.js';
 const HELLO_MS = 10_000;
 const HELLO_BYTES = 4096;
 
-/** Is `given` (hex, from a hello) this key? In constant time. */
+/** Is `given` (hex, from a hello) this key? In constant time; an empty key matches nothing. */
 export function sameKey(given: unknown, key: Buffer): boolean {
   const bytes = Buffer.from(typeof given === 'string' ? given : '', 'hex');
-  return bytes.length === key.length && timingSafeEqual(bytes, key);
+  return key.length > 0 && bytes.length === key.length && timingSafeEqual(bytes, key);
 }
 
 /**

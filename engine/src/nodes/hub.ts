@@ -75,6 +75,8 @@ export class AgentHub {
   private readonly connections = new Set<Socket>();
   /** each remote operator's tunnel, by the token it says hello with: cut before the operator is reported gone */
   private readonly tunnels = new Map<string, Socket>();
+  /** each remote operator's output, by its token */
+  private readonly logs = new Map<string, LogTail>();
   private closed?: Promise<void>;
 
   private constructor(private readonly options: HubOptions) {}
@@ -144,10 +146,17 @@ export class AgentHub {
       const agent = typeof hello.host === 'string' ? this.agents.get(hello.host) : undefined;
       if (!agent || agent.lost || !sameKey(hello.secret, hostKey(this.secret, agent.host))) return undefined;
       if (hello.role === 'tunnel' && this.session) {
-        const hosts = { onHost: (key: string) => this.hostOf(key) === agent.host, peerOf: (key: string) => this.peerOf(key) };
-        return engineTunnel(socket, createConnection(this.session.socket), this.session.dir, hosts, (token) => {
-          this.tunnels.set(token, socket);
-          socket.once('close', () => this.tunnels.delete(token));
+        let token = '';
+        return engineTunnel(socket, createConnection(this.session.socket), this.session.dir, {
+          onHost: (key) => this.hostOf(key) === agent.host,
+          peerOf: (key) => this.peerOf(key),
+          hello: (said) => {
+            token = said;
+            this.tunnels.set(token, socket);
+            socket.once('close', () => this.tunnels.delete(token));
+          },
+          // shown with the run's error, as the operator's last output
+          failed: (message) => this.logs.get(token)?.push(`emflow agent on ${agent.host}: ${message}`, 'stderr'),
         });
       }
       if (hello.role !== 'agent' || agent.control) return undefined;
@@ -220,8 +229,12 @@ export class AgentHub {
     let exit!: (info: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((resolve) => (exit = resolve));
     // a tunnel still carrying bytes must not outlive the worker: its slots are granted anew
-    void exited.then(() => this.tunnels.get(request.token)?.destroy());
+    void exited.then(() => {
+      this.tunnels.get(request.token)?.destroy();
+      this.logs.delete(request.token);
+    });
     agent.operators.set(request.node, { log, exit });
+    this.logs.set(request.token, log);
     const answer = new Promise<RecordHeader>((resolve) => agent.waiting.set(id, resolve));
     const { operator } = request;
     const away = [...(this.options.away?.get(nodeOfKey(request.node)) ?? [])];

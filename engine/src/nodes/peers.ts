@@ -3,37 +3,39 @@
 // it into the same slot name on its own host (one copy off it), before the call that reads it reaches its operator.
 // The engine's host sees only the frame's header (slot-sync.ts headerRanges). Peers prove themselves with a key the
 // engine gives every agent of the run; a host serves only the slots its own workers write.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { SlotRef } from '@emflow/sdk';
 import { awaitHello, sameKey } from './hello.js';
-import { isSlotRef, writerOf } from './slot-sync.js';
+import { slotRefIn, writerOf } from './slot-sync.js';
 import { SlotReader, writeSlot } from './slot-files.js';
-import { readRecords, tcpAddress, writeRecord, type RecordHeader } from './wire.js';
+import { openTcp, readRecords, writeRecord, type RecordHeader } from './wire.js';
 
-/** A `get` record's reference, checked. */
-function requested(header: RecordHeader): SlotRef | undefined {
-  const ref = { slot: header.slot, size: header.size, offset: header.offset, length: header.length };
-  return isSlotRef(ref) ? ref : undefined;
-}
+/** A peer with requests open that sends nothing for this long is taken for gone (its host frozen, the network cut). */
+const SILENT_PEER_MS = 30_000;
+/** The other agents of a run, several connections each at most: anything beyond is not a peer. */
+const MAX_PEER_CONNECTIONS = 1024;
 
 /** This host's slot files, served to the run's other agents. */
 export class PeerServer {
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  /** each connection's slot reader, by socket */
+  private readonly readers = new Map<Socket, SlotReader>();
 
   /** `local` tells whether a worker key runs on this host (whose slots are the only ones served). */
   constructor(dir: string, key: Buffer, local: (key: string) => boolean) {
     this.server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      const reader = new SlotReader(dir);
+      this.readers.set(socket, reader);
+      socket.once('close', () => {
+        this.readers.delete(socket);
+        reader.clear();
+      });
       awaitHello(socket, (hello) => {
         if (hello.role !== 'peer' || !sameKey(hello.secret, key)) return undefined;
-        const reader = new SlotReader(dir);
-        socket.once('close', () => reader.clear());
         return (header) => {
           if (header.t !== 'get') throw new Error(`a peer sent a ${JSON.stringify(header.t)} record`);
           try {
-            const ref = requested(header);
+            const ref = slotRefIn(header);
             if (!ref || !local(writerOf(ref.slot))) throw new Error(`no slot of this host is ${JSON.stringify(header).slice(0, 200)}`);
             const bytes = reader.frame(ref);
             writeRecord(socket, { t: 'got', id: header.id }, [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
@@ -43,6 +45,9 @@ export class PeerServer {
         };
       });
     });
+    this.server.maxConnections = MAX_PEER_CONNECTIONS;
+    // an accept that fails (out of file descriptors) refuses that peer, not the agent
+    this.server.on('error', () => undefined);
   }
 
   /** Listen on the host's address; resolves with the port. */
@@ -51,9 +56,17 @@ export class PeerServer {
     return (this.server.address() as { port: number }).port;
   }
 
+  /**
+   * A slot of this host was deleted: unmap it (its pages are freed with the file), except on a connection still
+   * sending from the mapping, which unmaps it when it closes.
+   */
+  drop(slot: string): void {
+    for (const [socket, reader] of this.readers) if (socket.writableLength === 0) reader.drop(slot);
+  }
+
   close(): void {
     this.server.close();
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.readers.keys()) socket.destroy();
   }
 }
 
@@ -75,13 +88,21 @@ class Peer {
     key: Buffer,
     onClose: () => void,
   ) {
-    this.socket = createConnection(tcpAddress(address), () => this.socket.setNoDelay(true));
+    this.socket = openTcp(address);
     writeRecord(this.socket, { t: 'hello', role: 'peer', secret: key.toString('hex') });
     readRecords(this.socket, (header, body) => this.answered(header, body));
-    this.socket.on('error', () => this.socket.destroy());
+    let why = 'closed';
+    this.socket.setKeepAlive(true, SILENT_PEER_MS / 2);
+    this.socket.setTimeout(SILENT_PEER_MS, () => {
+      if (this.pending.size) this.socket.destroy(new Error(`sent nothing for ${SILENT_PEER_MS / 1000} s`));
+    });
+    this.socket.on('error', (error) => {
+      why = `failed: ${error.message}`;
+      this.socket.destroy();
+    });
     this.socket.once('close', () => {
       onClose();
-      for (const { ref, reject } of this.pending.values()) reject(new Error(`the connection to the agent at ${address} closed before it sent slot ${ref.slot}`));
+      for (const { ref, reject } of this.pending.values()) reject(new Error(`the connection to the agent at ${address} ${why} before it sent slot ${ref.slot}`));
       this.pending.clear();
     });
   }
@@ -101,7 +122,12 @@ class Peer {
     const bytes = header.bytes ?? 0;
     if (typeof header.error === 'string') return request.reject(new Error(`the agent at ${this.address} could not send slot ${ref.slot}: ${header.error}`));
     if (bytes !== ref.length) return request.reject(new Error(`the agent at ${this.address} sent ${bytes} bytes for slot ${ref.slot}, not ${ref.length}`));
-    writeSlot(this.dir, ref.slot, ref.size, ref.offset, body);
+    try {
+      writeSlot(this.dir, ref.slot, ref.size, ref.offset, body);
+    } catch (error) {
+      // e.g. /dev/shm full here: this frame fails, the connection stays good
+      return request.reject(new Error(`slot ${ref.slot} from the agent at ${this.address} could not be written here: ${(error as Error).message}`));
+    }
     request.resolve();
   }
 }
@@ -119,7 +145,8 @@ export class PeerFetcher {
   fetch(ref: SlotRef, from: string): Promise<void> {
     let peer = this.peers.get(from);
     if (!peer) {
-      peer = new Peer(from, this.dir, this.key, () => this.peers.delete(from));
+      const opened = new Peer(from, this.dir, this.key, () => this.peers.get(from) === opened && this.peers.delete(from));
+      peer = opened;
       this.peers.set(from, peer);
     }
     return peer.fetch(ref);

@@ -105,12 +105,14 @@ export function placeNodes(nodes: readonly PlacementNode[], edges: readonly (rea
   });
 
   // the replicas a run may add, once every node has what it starts with: on a host with room, one its node is not on
-  // first, else beside the node's first replica (sharing its CPUs); never a reason to refuse the pipeline
+  // first (a pinned node's stay on its host), else beside the node's first replica (sharing its CPUs); never a
+  // reason to refuse the pipeline
   if (!options.spread) {
     for (const node of nodes) {
+      const pinned = pins.has(node.id) ? hosts[pins.get(node.id)!].name : undefined;
       for (let r = 0; r < (node.extra ?? 0); r++) {
         const used = placement.get(node.id)!;
-        const room = hosts.filter((h) => fits(h.name, node)).sort((a, b) => Number(used.includes(a.name)) - Number(used.includes(b.name)) || free.get(b.name)!.cpus - free.get(a.name)!.cpus);
+        const room = hosts.filter((h) => (pinned ?? h.name) === h.name && fits(h.name, node)).sort((a, b) => Number(used.includes(a.name)) - Number(used.includes(b.name)) || free.get(b.name)!.cpus - free.get(a.name)!.cpus);
         if (room.length) take(room[0].name, node);
         else placement.set(node.id, [...used, used[0]]);
       }

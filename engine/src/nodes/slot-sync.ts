@@ -50,6 +50,12 @@ export function isSlotRef(value: unknown): value is SlotRef {
   return isSlotGrant(value) && isCount(ref.offset) && isCount(ref.length) && ref.offset + ref.length <= ref.size;
 }
 
+/** The slot reference a record names (`slot`, `size`, `offset`, `length`), when it is one. */
+export function slotRefIn(header: Record<string, unknown>): SlotRef | undefined {
+  const ref = { slot: header.slot, size: header.size, offset: header.offset, length: header.length };
+  return isSlotRef(ref) ? ref : undefined;
+}
+
 const own = (record: unknown): unknown[] => (typeof record === 'object' && record !== null ? Object.values(record) : []);
 
 interface Message {

@@ -4,17 +4,12 @@
 // slot files when it reads the line: one copy onto the wire, one off it into the slot.
 import type { Socket } from 'node:net';
 import { readLines, type SlotRef } from '@emflow/sdk';
-import { CallGrants, headerRanges, isSlotRef, towardsOperator, writerOf } from './slot-sync.js';
+import { CallGrants, headerRanges, slotRefIn, towardsOperator, writerOf } from './slot-sync.js';
 import { ensureSlot, removeSlot, SlotReader, writeSlot } from './slot-files.js';
 import { writeRecord, type RecordHandler, type RecordHeader } from './wire.js';
 
-/** A frame to send: whole, or only its header (`whole` false; see headerRanges), or fetched by the other side from a third host. */
-interface Outgoing {
-  ref: SlotRef;
-  whole?: boolean;
-  /** host:port of the agent that has the frame's bytes */
-  from?: string;
-}
+/** A frame for the other side: its bytes, its header alone (see headerRanges), or where to fetch it (host:port of an agent). */
+type Outgoing = { ref: SlotRef; send: 'whole' | 'header' } | { ref: SlotRef; fetchFrom: string };
 
 /**
  * Send frames, then a control line; in order, behind whatever is already queued on the wire. The bytes go from
@@ -23,14 +18,14 @@ interface Outgoing {
  */
 function send(wire: Socket, slots: SlotReader, frames: Outgoing[], line: string): void {
   try {
-    for (const { ref, whole = true, from } of frames) {
-      const { slot, size, offset, length } = ref;
-      if (from !== undefined) {
-        writeRecord(wire, { t: 'fetch', slot, size, offset, length, from });
+    for (const frame of frames) {
+      const { slot, size, offset, length } = frame.ref;
+      if ('fetchFrom' in frame) {
+        writeRecord(wire, { t: 'fetch', slot, size, offset, length, from: frame.fetchFrom });
         continue;
       }
-      const bytes = slots.frame(ref);
-      for (const [start, end] of whole ? [[0, length]] : headerRanges(bytes)) {
+      const bytes = slots.frame(frame.ref);
+      for (const [start, end] of frame.send === 'whole' ? [[0, length]] : headerRanges(bytes)) {
         writeRecord(wire, { t: 'slot', slot, size, offset: offset + start }, [Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)]);
       }
     }
@@ -65,8 +60,8 @@ function joined(a: Socket, b: Socket): void {
 
 /** A slot record from the other host, written into this host's file when `accept` allows it; false if refused. */
 function receiveSlot(header: RecordHeader, body: Buffer[], dir: string, accept: (ref: SlotRef) => boolean): boolean {
-  const ref = { ...header, length: header.bytes ?? 0 };
-  if (!isSlotRef(ref) || !accept(ref)) return false;
+  const ref = slotRefIn({ ...header, length: header.bytes ?? 0 });
+  if (!ref || !accept(ref)) return false;
   writeSlot(dir, ref.slot, ref.size, ref.offset, body);
   return true;
 }
@@ -83,6 +78,8 @@ export interface AgentSide {
   away(slot: string): boolean;
   /** fetch a frame's bytes from the agent at `from` (host:port) into this host's slot */
   fetch(ref: SlotRef, from: string): Promise<void>;
+  /** a slot written here was deleted */
+  released(slot: string): void;
 }
 
 /**
@@ -96,7 +93,7 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
   const grants = new CallGrants();
   const slots = tunnelReader(dir, wire);
   // the outputs of an answer, when granted to this operator; the engine checks the answer itself
-  readLines(operator, (line) => send(wire, slots, grants.answered(parse(line)).map((ref) => ({ ref, whole: !agent.away(ref.slot) })), line));
+  readLines(operator, (line) => send(wire, slots, grants.answered(parse(line)).map((ref) => ({ ref, send: agent.away(ref.slot) ? 'header' : 'whole' })), line));
   let fetching: Promise<void>[] = [];
   let delivered = Promise.resolve();
   const deliver = (line: string) => {
@@ -106,6 +103,7 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
     for (const slot of needs.released) {
       slots.drop(slot);
       removeSlot(dir, slot);
+      agent.released(slot);
     }
     operator.write(line + '\n');
   };
@@ -117,8 +115,8 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
       return;
     }
     if (header.t === 'fetch') {
-      const ref = { slot: header.slot, size: header.size, offset: header.offset, length: header.length };
-      if (!isSlotRef(ref) || !fromAfar(ref) || typeof header.from !== 'string') return void wire.destroy(refused('the engine', header));
+      const ref = slotRefIn(header);
+      if (!ref || !fromAfar(ref) || typeof header.from !== 'string') return void wire.destroy(refused('the engine', header));
       const fetched = agent.fetch(ref, header.from);
       fetched.catch(() => undefined); // awaited with its line, which may come in a later chunk
       fetching.push(fetched);
@@ -132,31 +130,37 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
         try {
           await Promise.all(waits);
         } catch (error) {
-          throw new Error(`a frame for this operator could not be fetched: ${(error as Error).message}`);
+          // the engine is told why before the tunnel closes: it is the operator's log the run's error shows
+          writeRecord(wire, { t: 'error', message: `a frame for this operator could not be fetched: ${(error as Error).message}` });
+          wire.end();
+          return;
         }
-        if (!wire.destroyed) deliver(line);
+        if (!wire.destroyed && wire.writable) deliver(line);
       })
       .catch((error: Error) => void wire.destroy(error));
   };
 }
 
-/** Where the workers of a tunnel's frames run, as the engine's end of it sees them. */
+/** What the engine's end of a tunnel asks of the hub. */
 export interface EngineSide {
   /** does a worker key run on the tunnel's host? */
   onHost(key: string): boolean;
   /** host:port of the agent a worker key runs under, when it runs on a host other than the engine's */
   peerOf(key: string): string | undefined;
+  /** the token the operator says hello with, which names its worker */
+  hello(token: string): void;
+  /** the agent's end says why it closes the tunnel */
+  failed(message: string): void;
 }
 
 /**
  * The engine's end, returning what it does with each record from the agent: `wire` is the TCP connection from the
  * agent of one host, `engine` a connection to the session's control socket (the operator's stand-in), `dir` the
- * session folder. `onHost` tells whether a worker key runs on the tunnel's host: only other slots are sent there,
- * and only the slots the operator was granted for its current call are written from there. `onHello` gets the
- * token the operator presents, which names its worker.
+ * session folder. Inputs written on neither side's host are fetched by the agent from the writer's agent; only
+ * inputs written on the engine's host are sent; only the slots the operator was granted for its current call are
+ * written from the agent's host.
  */
-export function engineTunnel(wire: Socket, engine: Socket, dir: string, hosts: EngineSide, onHello: (token: string) => void): RecordHandler {
-  const { onHost, peerOf } = hosts;
+export function engineTunnel(wire: Socket, engine: Socket, dir: string, side: EngineSide): RecordHandler {
   joined(wire, engine);
   const grants = new CallGrants();
   const slots = tunnelReader(dir, wire);
@@ -164,18 +168,24 @@ export function engineTunnel(wire: Socket, engine: Socket, dir: string, hosts: E
     const needs = towardsOperator(parse(line));
     grants.towards(needs);
     for (const slot of needs.released) slots.drop(slot);
-    const frames = needs.inputs.filter((ref) => !onHost(writerOf(ref.slot))).map((ref) => ({ ref, from: peerOf(writerOf(ref.slot)) }));
+    const frames = needs.inputs
+      .filter((ref) => !side.onHost(writerOf(ref.slot)))
+      .map((ref): Outgoing => {
+        const peer = side.peerOf(writerOf(ref.slot));
+        return peer === undefined ? { ref, send: 'whole' } : { ref, fetchFrom: peer };
+      });
     send(wire, slots, frames, line);
   });
   let greeted = false;
   return (header, body) => {
     if (header.t === 'slot') {
-      if (!receiveSlot(header, body, dir, (ref) => onHost(writerOf(ref.slot)) && grants.allows(ref))) wire.destroy(refused('an agent', header));
+      if (!receiveSlot(header, body, dir, (ref) => side.onHost(writerOf(ref.slot)) && grants.allows(ref))) wire.destroy(refused('an agent', header));
       return;
     }
+    if (header.t === 'error') return side.failed(String(header.message));
     const line = Buffer.concat(body).toString('utf8');
     const message = parse(line) as { method?: unknown; params?: { token?: unknown } } | undefined;
-    if (!greeted && typeof message?.params?.token === 'string') onHello(message.params.token);
+    if (!greeted && typeof message?.params?.token === 'string') side.hello(message.params.token);
     greeted = true;
     grants.answered(message);
     engine.write(line + '\n');

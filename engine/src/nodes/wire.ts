@@ -134,13 +134,19 @@ export function tcpAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
 }
 
+/** A TCP connection to host:port, usable at once (writes wait for the connection); no Nagle delay on small records. */
+export function openTcp(address: string): Socket {
+  const socket = createConnection(tcpAddress(address), () => socket.setNoDelay(true));
+  return socket;
+}
+
+/** openTcp, resolved once connected. */
 export function connect(address: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection(tcpAddress(address), () => {
+    const socket = openTcp(address).once('error', reject);
+    socket.once('connect', () => {
       socket.off('error', reject);
-      socket.setNoDelay(true);
       resolve(socket);
     });
-    socket.once('error', reject);
   });
 }
