@@ -93,22 +93,24 @@ function recordsOf(socket: Socket): Rec[] {
 
 
 
-/** A TCP relay in front of `address` that counts the connections through it. */
-async function countingRelay(address: string): Promise<{ address: string; connections: () => number }> {
+/** A TCP relay in front of `address` that counts the connections through it, and the bytes coming back. */
+async function countingRelay(address: string): Promise<{ address: string; connections: () => number; bytesBack: () => number }> {
   const [host, port] = address.split(':');
   let count = 0;
+  let back = 0;
   const server: Server = createServer((client) => {
     count++;
     const upstream = createConnection({ host, port: Number(port) });
     sockets.push(client, upstream);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
+    upstream.on('data', (chunk: Buffer) => (back += chunk.length));
     client.pipe(upstream);
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closers.push(() => server.close());
-  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, connections: () => count };
+  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, connections: () => count, bytesBack: () => back };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -146,6 +148,20 @@ describe('PeerServer and PeerFetcher', () => {
       const got = readFileSync(join(here, ref.slot)).subarray(ref.offset, ref.offset + ref.length);
       expect(got.equals(files[i].bytes.subarray(ref.offset, ref.offset + ref.length))).toBe(true);
     });
+  });
+
+  it('share one transfer between two fetches of the same frame under way at once', async () => {
+    const there = slotFolder();
+    const bytes = randomBytes(64 << 10);
+    putSlot(there, 'a/out.0', bytes);
+    const relay = await countingRelay(await servePeers(there));
+    const here = slotFolder();
+    const peers = fetcher(here);
+    const ref: SlotRef = { slot: 'a/out.0', size: bytes.length, offset: 0, length: bytes.length };
+    await Promise.all([peers.fetch(ref, relay.address), peers.fetch({ ...ref }, relay.address)]);
+    expect(relay.bytesBack()).toBeLessThan(2 * bytes.length);
+    expect(relay.bytesBack()).toBeGreaterThan(bytes.length);
+    expect(readFileSync(join(here, 'a/out.0')).equals(bytes)).toBe(true);
   });
 
   it('fail a fetch whose bytes cannot be written here, naming the slot, and keep the connection for the next', async () => {

@@ -193,6 +193,41 @@ describe('multi-node runs on three hosts', () => {
     await expectNothingLeft();
   });
 
+  it('replicas added while a run scales up start on the hosts the placement gave them, and the outputs are those of one host', async () => {
+    // src and slow fill emflow-h1, stats goes to emflow-h2; slow's two extra replicas: emflow-h3 (most room), then h2
+    const file = join(scratch, 'scaling.json');
+    const edge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
+    const nodes = [
+      { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 60 } },
+      { id: 'slow', operator: 'test-slow', params: { ms: 100 }, replicas: { min: 1, max: 3, threshold: 1 } },
+      { id: 'stats', operator: 'stats' },
+    ];
+    writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [edge('src', 'slow'), edge('slow', 'stats')] }));
+    const out = join(scratch, 'scaling-out');
+    const run = submit('scaling', `${emflowLine(`run ${file} --plan ${operatorFlags}`)}\n${emflowLine(`run ${file} --out ${out} --progress none ${operatorFlags}`)}`);
+    // a replica of slow (the one operator of test/operators/faults here) in emflow-h3's namespace while the run goes
+    let seenOnH3 = false;
+    while (!seenOnH3 && run.id() === undefined) await sleep(100);
+    for (let i = 0; i < 300 && !seenOnH3; i++) {
+      seenOnH3 = strays('emflow-h3').some((line) => line.includes('test/operators/faults'));
+      await sleep(100);
+    }
+    const job = await run.ended;
+    expect(job.code, job.log).toBe(0);
+    const plan = job.log.split('placement over 3 hosts:\n')[1].trim().split('\n').slice(0, 3).map((l) => l.trim());
+    expect(plan).toEqual(['emflow-h1 (engine): src, slow[0]  [2 of 2 CPUs]', 'emflow-h2: slow[2]+, stats  [1 of 2 CPUs]', 'emflow-h3: slow[1]+  [0 of 2 CPUs]']);
+    expect(seenOnH3).toBe(true);
+    const record = JSON.parse(readFileSync(join(out, 'emflow-run.json'), 'utf8')) as { nodes: { id: string; frames: number; replicas?: { peak: number } }[] };
+    expect(record.nodes.find((n) => n.id === 'slow')).toMatchObject({ frames: 60, replicas: { peak: 3 } });
+    const here = join(scratch, 'scaling-one-host');
+    const local = spawnSync(process.execPath, [cli, 'run', file, '--out', here, '--progress', 'none', ...operatorFlags.split(' ')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(local.status, local.stderr).toBe(0);
+    const expected = outputs(here);
+    expect(expected.size).toBeGreaterThan(0);
+    expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
+    await expectNothingLeft();
+  });
+
   it('a pipeline that cannot fit the allocation is refused before anything starts, naming the node and what is free', async () => {
     const big = join(scratch, 'big.json');
     const document = JSON.parse(readFileSync(join(root, 'pipelines/blur-stats.json'), 'utf8')) as { nodes: Record<string, unknown>[] };

@@ -135,6 +135,8 @@ class Peer {
 /** This agent's connections to the others, one per host, opened when first needed. */
 export class PeerFetcher {
   private readonly peers = new Map<string, Peer>();
+  /** fetches under way, by what they fetch: two consumers here of one frame share its transfer */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dir: string,
@@ -143,13 +145,20 @@ export class PeerFetcher {
 
   /** Fetch the bytes `ref` names from the agent at `from` (host:port) into this host's slot of the same name. */
   fetch(ref: SlotRef, from: string): Promise<void> {
+    const what = JSON.stringify([from, ref.slot, ref.size, ref.offset, ref.length]);
+    const sharing = this.inFlight.get(what);
+    if (sharing) return sharing;
     let peer = this.peers.get(from);
     if (!peer) {
       const opened = new Peer(from, this.dir, this.key, () => this.peers.get(from) === opened && this.peers.delete(from));
       peer = opened;
       this.peers.set(from, peer);
     }
-    return peer.fetch(ref);
+    const fetched = peer.fetch(ref);
+    this.inFlight.set(what, fetched);
+    const done = () => void this.inFlight.delete(what);
+    fetched.then(done, done);
+    return fetched;
   }
 
   close(): void {
