@@ -128,6 +128,25 @@ describe('emflow run --out writes emflow-run.json', () => {
     expect(record.outputs.map((o) => o.frame)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('records the replicas of a node that scales up: the most at once, and each change with when and why', () => {
+    const dir = scratch();
+    const file = testPipeline(dir, 30, { operator: 'test-slow', params: { ms: 40 } });
+    const document = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Record<string, unknown>[] };
+    document.nodes = document.nodes.map((n) => (n.id === 'mid' ? { ...n, replicas: { min: 1, max: 3, threshold: 1 } } : n));
+    writeFileSync(file, JSON.stringify(document));
+    const out = join(dir, 'out');
+    expect(emflow('run', file, '--out', out).code).toBe(0);
+    const { nodes } = readRecord(out);
+    const mid = nodes.find((n) => n.id === 'mid')!;
+    expect(mid.frames).toBe(30);
+    // the source fills the queue at once: slow's 1.2 s of work alone is time for more replicas (checked every 250 ms)
+    expect(mid.replicas!.peak).toBeGreaterThanOrEqual(2);
+    expect(mid.replicas!.changes[0]).toMatchObject({ replicas: 2 });
+    expect(mid.replicas!.changes.every((c) => c.atMs >= 0 && typeof c.reason === 'string' && c.reason.length > 0)).toBe(true);
+    expect(Math.max(...mid.replicas!.changes.map((c) => c.replicas))).toBe(mid.replicas!.peak);
+    expect(nodes.find((n) => n.id === 'stats')!.replicas).toBeUndefined();
+  });
+
   it('a failed run leaves a partial record: status failed, the failure, what was written before it, node states', () => {
     const dir = scratch();
     const out = join(dir, 'out');

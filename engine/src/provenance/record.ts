@@ -54,6 +54,8 @@ export interface NodeRecord {
   ms?: number;
   medianMs?: number;
   cached?: boolean;
+  /** a replicated node: the most replicas it ran at once, and when and why their number changed */
+  replicas?: NodeReport['replicas'];
 }
 
 export interface RunFailure {
@@ -120,6 +122,7 @@ export function nodeRecords(nodes: readonly NodeIdentity[], progress: ReadonlyMa
       ...(seen ? { state: seen.state } : {}),
       frames: figures?.frames ?? seen?.frames ?? 0,
       ...(figures ? { ms: figures.ms, medianMs: figures.medianMs, cached: figures.cached } : {}),
+      ...(figures?.replicas ? { replicas: figures.replicas } : {}),
     };
   });
 }
