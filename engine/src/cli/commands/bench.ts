@@ -87,7 +87,7 @@ export function benchCommand(program: Command): void {
     .command('bench')
     .description('measure the data plane: hand-off from 1 to 256 MiB, tiny-frame round trip, 4-stage chain throughput, cold start, backpressure of a stream into a slow consumer')
     .option('--json', 'print the report as JSON on stdout')
-    .option('--nodes <n>', 'only this: in a Slurm job of n hosts, frames between the first host and each other one against raw TCP between them')
+    .option('--nodes <n>', 'only this: in a Slurm job of n hosts, frames from the first host to each other one, and from the second to the third (agent to agent), against raw TCP between the same hosts')
     .option('--quick', 'small frames and one trial (a smoke test, not a measurement)')
     .option('--docker', 'also measure the docker runtime: cold start of 8 containers, warm re-run, container hand-off')
     .option('--singularity', 'also measure the singularity runtime (Apptainer): cold start of 8 operators, warm re-run, hand-off (builds SIFs first)')
