@@ -51,12 +51,19 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "map: mode must be 'r' or 'rw'").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int fd = open(path.c_str(), writable ? O_RDWR : O_RDONLY | O_CLOEXEC);
+  // a slot is a regular file: a link is not followed (it could name any file) and a FIFO put in its place
+  // does not block the open
+  int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return Fail(env, "cannot open", path);
   struct stat st;
   if (fstat(fd, &st) != 0) {
     close(fd);
     return Fail(env, "cannot stat", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return Fail(env, "not a regular file, cannot map", path);
   }
   size_t length = requested > 0 ? static_cast<size_t>(requested) : static_cast<size_t>(st.st_size);
   if (static_cast<int64_t>(length) > st.st_size || requested < 0) {

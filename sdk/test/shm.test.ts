@@ -1,5 +1,7 @@
-// The shared-memory addon: two mappings of one file share their pages; unmap detaches; errors name the file.
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+// The shared-memory addon: two mappings of one file share their pages; unmap detaches; errors name the file; only
+// regular files are mapped.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { map, SlotMappings, unmap } from '@emflow/sdk';
@@ -37,6 +39,19 @@ describe('map / unmap', () => {
     writeFileSync(small, Buffer.alloc(10));
     expect(() => map(small, 4096, 'r')).toThrow(`mapping larger than file ${small}`);
     expect(() => map(small, 0, 'x' as 'r')).toThrow("mode must be 'r' or 'rw'");
+  });
+
+  it('maps only regular files: a link is not followed, a FIFO or a folder is refused without blocking', () => {
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, Buffer.from('not a frame'));
+    const link = join(dir, 'link');
+    symlinkSync(secret, link);
+    expect(() => map(link, 0, 'r')).toThrow(`cannot open ${link}: Too many levels of symbolic links`);
+    expect(() => map(link, 0, 'rw')).toThrow(`cannot open ${link}: Too many levels of symbolic links`);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => map(fifo, 0, 'r')).toThrow(`not a regular file, cannot map ${fifo}`);
+    expect(() => map(dir, 0, 'r')).toThrow(`not a regular file, cannot map ${dir}`);
   });
 });
 
