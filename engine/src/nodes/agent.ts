@@ -1,7 +1,8 @@
 // `emflow agent`: one per host of a multi-node run but the engine's, started by the engine as a Slurm job step
 // (`srun --overlap -N1 -w HOST`). It connects back to the engine over TCP, starts that host's operators with a local
-// runtime in a slot folder of its own, carries each operator's control connection to the engine (tunnel.ts), and
-// reports their output and exits. When the engine goes, it stops its operators, removes its folder and exits.
+// runtime in a slot folder of its own, carries each operator's control connection to the engine (tunnel.ts), serves
+// its operators' frames to the run's other agents and fetches theirs (peers.ts), and reports their output and exits.
+// When the engine goes, it stops its operators, removes its folder and exits.
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
