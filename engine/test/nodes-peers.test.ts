@@ -268,6 +268,33 @@ describe('PeerServer and PeerFetcher', () => {
     expect(answers[4].body.equals(readFileSync(join(there, 'a/out.0')).subarray(0, 16))).toBe(true);
   });
 
+  it('unmap a deleted slot once the bytes queued from it are sent, not before', async () => {
+    const there = slotFolder();
+    const size = 32 << 20; // more than the kernel's socket buffers: the answer stays queued while the peer does not read
+    putSlot(there, 'a/out.0', randomBytes(size));
+    const server = new PeerServer(there, key, (worker) => worker === 'a');
+    closers.push(() => server.close());
+    const port = await server.listen('127.0.0.1');
+    const peer = await connect(`127.0.0.1:${port}`);
+    sockets.push(peer);
+    peer.pause();
+    writeRecord(peer, { t: 'hello', role: 'peer', secret: key.toString('hex') });
+    writeRecord(peer, { t: 'get', id: 1, slot: 'a/out.0', size, offset: 0, length: size });
+    const path = join(there, 'a/out.0');
+    const mapped = () => readFileSync('/proc/self/maps', 'utf8').includes(path);
+    await until(mapped, 'the slot mapped to answer the get');
+    await sleep(100);
+    rmSync(path);
+    server.drop('a/out.0');
+    // still mapped: the answer is being sent from it
+    expect(mapped()).toBe(true);
+    let bytes = 0;
+    peer.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    peer.resume();
+    await until(() => bytes >= size, 'the answer');
+    await until(() => !mapped(), 'the mapping dropped');
+  });
+
   it('send the new bytes of a slot file removed and made anew between two fetches', async () => {
     const there = slotFolder();
     const here = slotFolder();

@@ -63,12 +63,12 @@ export async function runAgent(env: AgentEnvironment): Promise<number> {
   const setup = async (header: RecordHeader) => {
     // the runtimes whose operators run on this host and map its shared memory (a docker daemon is the host's own)
     if (header.runtime !== 'process' && header.runtime !== 'singularity' && header.runtime !== 'apptainer') throw new Error(`runtime ${String(header.runtime)} does not run on agents (process or singularity)`);
+    const peerKey = Buffer.from(typeof header.peerKey === 'string' ? header.peerKey : '', 'hex');
+    if (peerKey.length !== 32) throw new Error('the engine sent no key for the agents to fetch frames from each other with');
     runtime = createRuntime(header.runtime, { operatorDirs: header.operatorDirs as string[], images: header.images as string | undefined });
     const { id, dir } = createSessionDir(runtime.fileOwner);
     paths = { id, dir, socket: join(dir, 'control.sock') };
     const local = (key: string) => keys.has(key);
-    const peerKey = Buffer.from(typeof header.peerKey === 'string' ? header.peerKey : '', 'hex');
-    if (peerKey.length !== 32) throw new Error('the engine sent no key for the agents to fetch frames from each other with');
     const server = new PeerServer(dir, peerKey, local);
     const fetcher = new PeerFetcher(dir, peerKey);
     peers = { server, fetcher };

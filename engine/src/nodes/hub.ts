@@ -242,6 +242,7 @@ export class AgentHub {
     const started = await answer;
     if (started.t !== 'started') {
       agent.operators.delete(request.node);
+      this.logs.delete(request.token);
       throw new EnvironmentError(String(started.message));
     }
     return {

@@ -56,12 +56,12 @@ export class PeerServer {
     return (this.server.address() as { port: number }).port;
   }
 
-  /**
-   * A slot of this host was deleted: unmap it (its pages are freed with the file), except on a connection still
-   * sending from the mapping, which unmaps it when it closes.
-   */
+  /** A slot of this host was deleted: unmap it (its pages are freed with the file), once each connection has sent what it queued from it. */
   drop(slot: string): void {
-    for (const [socket, reader] of this.readers) if (socket.writableLength === 0) reader.drop(slot);
+    for (const [socket, reader] of this.readers) {
+      if (socket.writableLength === 0) reader.drop(slot);
+      else socket.write(Buffer.alloc(0), () => reader.drop(slot)); // called after the writes queued before it
+    }
   }
 
   close(): void {

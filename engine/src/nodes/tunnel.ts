@@ -17,6 +17,7 @@ type Outgoing = { ref: SlotRef; send: 'whole' | 'header' } | { ref: SlotRef; fet
  * bytes its file does not have) cuts this tunnel alone.
  */
 function send(wire: Socket, slots: SlotReader, frames: Outgoing[], line: string): void {
+  if (!wire.writable) return; // closing: what it had to say is said
   try {
     for (const frame of frames) {
       const { slot, size, offset, length } = frame.ref;
@@ -96,6 +97,14 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
   readLines(operator, (line) => send(wire, slots, grants.answered(parse(line)).map((ref) => ({ ref, send: agent.away(ref.slot) ? 'header' : 'whole' })), line));
   let fetching: Promise<void>[] = [];
   let delivered = Promise.resolve();
+  let failed = false;
+  /** Tell the engine why, then close (the operator's side with it): the run's error shows it in the operator's log. */
+  const fail = (message: string) => {
+    if (failed) return;
+    failed = true;
+    writeRecord(wire, { t: 'error', message });
+    wire.end();
+  };
   const deliver = (line: string) => {
     const needs = towardsOperator(parse(line));
     grants.towards(needs);
@@ -130,14 +139,11 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
         try {
           await Promise.all(waits);
         } catch (error) {
-          // the engine is told why before the tunnel closes: it is the operator's log the run's error shows
-          writeRecord(wire, { t: 'error', message: `a frame for this operator could not be fetched: ${(error as Error).message}` });
-          wire.end();
-          return;
+          return fail(`a frame for this operator could not be fetched: ${(error as Error).message}`);
         }
-        if (!wire.destroyed && wire.writable) deliver(line);
+        if (!failed && wire.writable) deliver(line);
       })
-      .catch((error: Error) => void wire.destroy(error));
+      .catch((error: Error) => fail(`a message for this operator could not be passed on: ${error.message}`));
   };
 }
 
