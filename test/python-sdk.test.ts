@@ -3,14 +3,14 @@
 // errors with their traceback, logs, setup/teardown, cancel, killed processes, the engine going away, and what
 // `emflow operators` says about Python folders that cannot be used. The operators are test/operators/python/*.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunError, RunStopped, type Session } from '@emflow/engine';
 import { TENSOR_BODY_OFFSET, type JsonFrame, type NDArray, type TableFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
-import { firstDifference, operatorDirs, pipeline, processesOf, referenceStats, root } from './helpers.js';
+import { firstDifference, operatorDirs, pipeline, processesOf, python, referenceStats, root } from './helpers.js';
 import { sessionOpener } from './sessions.js';
 
 const pythonOperators = resolve(root, 'test/operators/python');
@@ -372,6 +372,31 @@ describe('the engine going away', () => {
     expect(processesOf(dir)).toEqual([]);
     expect(performance.now() - killedAt).toBeLessThan(2000);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("the slot files a Python operator maps", () => {
+  it('are regular files only: a link is not followed, a FIFO in a slot\'s place is refused at once instead of blocking', () => {
+    const dir = mkdtempSync(join(scratch, 'slots-'));
+    writeFileSync(join(dir, 'secret'), 'not a frame');
+    symlinkSync(join(dir, 'secret'), join(dir, 'link'));
+    spawnSync('mkfifo', [join(dir, 'fifo')]);
+    writeFileSync(join(dir, 'ok'), Buffer.alloc(4096, 7));
+    const script = [
+      'import sys',
+      'from emflow_sdk.slots import Slots',
+      'slots = Slots(sys.argv[1])',
+      'print(int(slots.bytes("ok", 4096, False)[100]))',
+      'for name in ("link", "fifo"):',
+      '    try:',
+      '        slots.bytes(name, 11, False)',
+      '        print(name, "mapped")',
+      '    except OSError as error:',
+      '        print(name, error.strerror)',
+    ].join('\n');
+    const result = spawnSync(python, ['-c', script, dir], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, PYTHONPATH: resolve(root, 'sdk/python') } });
+    expect(result.error).toBeUndefined(); // no timeout: the FIFO did not block the open
+    expect(result.stdout.trim().split('\n')).toEqual(['7', 'link Too many levels of symbolic links', 'fifo not a regular file, cannot map']);
   });
 });
 

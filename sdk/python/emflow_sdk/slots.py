@@ -1,8 +1,10 @@
 """Slot files of the session directory mapped into this process (mmap, MAP_SHARED), kept across calls."""
 from __future__ import annotations
 
+import errno
 import mmap
 import os
+import stat
 import threading
 from typing import Dict, Optional, Tuple
 
@@ -24,8 +26,7 @@ class Slots:
             if known:
                 known = None  # our reference to the old view would keep its mapping from closing
                 self._unmap(name)
-            flags = os.O_RDWR if writable else os.O_RDONLY
-            fd = os.open(os.path.join(self.dir, name), flags | getattr(os, "O_NOFOLLOW", 0))
+            fd = self._open(name, os.O_RDWR if writable else os.O_RDONLY)
             try:
                 mm = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ)
             finally:
@@ -44,11 +45,20 @@ class Slots:
 
     def grow(self, name: str, size: int) -> None:
         """Grow a granted slot file (ftruncate), within the grant's limit."""
-        fd = os.open(os.path.join(self.dir, name), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        fd = self._open(name, os.O_RDWR)
         try:
             os.ftruncate(fd, size)
         finally:
             os.close(fd)
+
+    def _open(self, name: str, flags: int) -> int:
+        """A slot is a regular file: a link is not followed (it could name any file), a FIFO put in its place does not block."""
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file, cannot map", path)
+        return fd
 
     def _unmap(self, name: str) -> None:
         _, _, mm, view = self.maps.pop(name)
