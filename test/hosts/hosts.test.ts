@@ -43,6 +43,9 @@ function submit(name: string, body: string): { ended: Promise<Job>; id: () => st
   return { ended, id: () => id };
 }
 
+/** An edge from one node's `image` output to another's `image` input, as the pipelines written here have. */
+const imageEdge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
+
 const emflowLine = (args: string) => `${process.execPath} ${cli} ${args}`;
 
 /** Bytes the kernel has sent into a host's namespace so far (its bridge port's transmit counter). */
@@ -91,6 +94,19 @@ function outputs(dir: string): Map<string, Buffer> {
   );
 }
 
+/** The outputs of `emflow run ARGS` on this machine alone, outside any job: what a run over the hosts must match. */
+function oneHostOutputs(name: string, args: string[]): Map<string, Buffer> {
+  const here = join(scratch, `${name}-one-host`);
+  const local = spawnSync(process.execPath, [cli, 'run', ...args, '--out', here, '--progress', 'none'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  expect(local.status, `${name} on one host: ${local.stderr}`).toBe(0);
+  return outputs(here);
+}
+
+/** `out` holds exactly the files of `expected`, each byte for byte. */
+function expectSameOutputs(out: string, expected: Map<string, Buffer>): void {
+  expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
+}
+
 // the example pipelines but facility-stream (its rows hold arrival times, and its newest-only view drops frames by
 // timing: two runs on one host differ too); writers are pointed into the run's folder, so that what they write is
 // compared too
@@ -133,13 +149,12 @@ describe('multi-node runs on three hosts', () => {
   it('frames between two hosts that are not the engine\'s go agent to agent: the engine\'s host gets their headers only', async () => {
     // src on emflow-h2 feeds scale and stats on emflow-h3: 24 frames of 1024² float32 (4 MiB each) cross h2 → h3
     const file = join(scratch, 'direct.json');
-    const edge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
     const nodes = [
       { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 1024, height: 1024, count: 24 } },
       { id: 'scale', operator: 'scale', params: { a: 2 } },
       { id: 'stats', operator: 'stats' },
     ];
-    writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [edge('src', 'scale'), edge('scale', 'stats')], placement: { hosts: { src: 1, scale: 2, stats: 2 } } }));
+    writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [imageEdge('src', 'scale'), imageEdge('scale', 'stats')], placement: { hosts: { src: 1, scale: 2, stats: 2 } } }));
     const frameBytes = 24 * 1024 * 1024 * 4;
     const before = HOSTS.map(bytesInto);
     const out = join(scratch, 'direct-out');
@@ -149,12 +164,9 @@ describe('multi-node runs on three hosts', () => {
     expect(consumerHost).toBeGreaterThan(frameBytes);
     // before agent-to-agent transfers, every frame made on h2 reached h1 whole (over 96 MiB)
     expect(engineHost).toBeLessThan(frameBytes / 20);
-    const here = join(scratch, 'direct-one-host');
-    const local = spawnSync(process.execPath, [cli, 'run', file, '--out', here, '--progress', 'none'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    expect(local.status, local.stderr).toBe(0);
-    const expected = outputs(here);
+    const expected = oneHostOutputs('direct', [file]);
     expect(expected.size).toBeGreaterThan(0);
-    expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
+    expectSameOutputs(out, expected);
     await expectNothingLeft();
   });
 
@@ -168,12 +180,9 @@ describe('multi-node runs on three hosts', () => {
     const job = await submit('sif', emflowLine(`run pipelines/blur-stats.json --runtime singularity --images ${sifImages} --spread --out ${out} --progress none`)).ended;
     expect(job.code, job.log).toBe(0);
     expect(job.log).toMatch(/^ {2}emflow-h3: scale/m);
-    const here = join(scratch, 'sif-one-host');
-    const local = spawnSync(process.execPath, [cli, 'run', 'pipelines/blur-stats.json', '--out', here, '--progress', 'none'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    expect(local.status, local.stderr).toBe(0);
-    const expected = outputs(here);
+    const expected = oneHostOutputs('sif', ['pipelines/blur-stats.json']);
     expect(expected.size).toBe(4);
-    expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
+    expectSameOutputs(out, expected);
     await expectNothingLeft();
   });
 
@@ -196,18 +205,17 @@ describe('multi-node runs on three hosts', () => {
   it('replicas added while a run scales up start on the hosts the placement gave them, and the outputs are those of one host', async () => {
     // src and slow fill emflow-h1, stats goes to emflow-h2; slow's two extra replicas: emflow-h3 (most room), then h2
     const file = join(scratch, 'scaling.json');
-    const edge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
     const nodes = [
       { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 60 } },
       { id: 'slow', operator: 'test-slow', params: { ms: 100 }, replicas: { min: 1, max: 3, threshold: 1 } },
       { id: 'stats', operator: 'stats' },
     ];
-    writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [edge('src', 'slow'), edge('slow', 'stats')] }));
+    writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [imageEdge('src', 'slow'), imageEdge('slow', 'stats')] }));
     const out = join(scratch, 'scaling-out');
     const run = submit('scaling', `${emflowLine(`run ${file} --plan ${operatorFlags}`)}\n${emflowLine(`run ${file} --out ${out} --progress none ${operatorFlags}`)}`);
     // a replica of slow (the one operator of test/operators/faults here) in emflow-h3's namespace while the run goes
     let seenOnH3 = false;
-    while (!seenOnH3 && run.id() === undefined) await sleep(100);
+    while (run.id() === undefined) await sleep(100);
     for (let i = 0; i < 300 && !seenOnH3; i++) {
       seenOnH3 = strays('emflow-h3').some((line) => line.includes('test/operators/faults'));
       await sleep(100);
@@ -219,12 +227,9 @@ describe('multi-node runs on three hosts', () => {
     expect(seenOnH3).toBe(true);
     const record = JSON.parse(readFileSync(join(out, 'emflow-run.json'), 'utf8')) as { nodes: { id: string; frames: number; replicas?: { peak: number } }[] };
     expect(record.nodes.find((n) => n.id === 'slow')).toMatchObject({ frames: 60, replicas: { peak: 3 } });
-    const here = join(scratch, 'scaling-one-host');
-    const local = spawnSync(process.execPath, [cli, 'run', file, '--out', here, '--progress', 'none', ...operatorFlags.split(' ')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    expect(local.status, local.stderr).toBe(0);
-    const expected = outputs(here);
+    const expected = oneHostOutputs('scaling', [file, ...operatorFlags.split(' ')]);
     expect(expected.size).toBeGreaterThan(0);
-    expect([...outputs(out)].map(([name, bytes]) => [name, bytes.equals(expected.get(name)!)])).toEqual([...expected.keys()].map((name) => [name, true]));
+    expectSameOutputs(out, expected);
     await expectNothingLeft();
   });
 
@@ -301,13 +306,12 @@ const operatorFlags = operatorDirs.map((d) => `--operators ${d}`).join(' ');
 /** A source, an operator slower than it, and stats: a run that lasts about 20 s. */
 function slowPipeline(): string {
   const file = join(scratch, 'slow.json');
-  const edge = (from: string, to: string) => ({ from: { node: from, port: 'image' }, to: { node: to, port: 'image' } });
   const nodes = [
     { id: 'src', operator: 'synthetic', params: { pattern: 'noise', width: 64, height: 64, count: 400 } },
     { id: 'slow', operator: 'test-slow', params: { ms: 50 } },
     { id: 'stats', operator: 'stats' },
   ];
-  writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [edge('src', 'slow'), edge('slow', 'stats')] }));
+  writeFileSync(file, JSON.stringify({ emflow: 1, nodes, edges: [imageEdge('src', 'slow'), imageEdge('slow', 'stats')] }));
   return file;
 }
 

@@ -116,9 +116,9 @@ export function agentTunnel(operator: Socket, wire: Socket, agent: AgentSide): R
     }
     operator.write(line + '\n');
   };
+  // inputs from operators on other hosts only: a slot written here is never overwritten from afar
+  const fromAfar = (ref: SlotRef) => !agent.local(writerOf(ref.slot));
   return (header, body) => {
-    // inputs from operators on other hosts only: a slot written here is never overwritten from afar
-    const fromAfar = (ref: SlotRef) => !agent.local(writerOf(ref.slot));
     if (header.t === 'slot') {
       if (!receiveSlot(header, body, dir, fromAfar)) wire.destroy(refused('the engine', header));
       return;
