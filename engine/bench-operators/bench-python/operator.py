@@ -6,13 +6,17 @@ from emflow_sdk import Json, operator
 
 
 @operator(name="bench-py-writer", version="1.0.0",
-          description="Writes `count` float32 frames of `size` elements straight into its slot and stamps when it was done.",
+          description="Writes `count` float32 frames of `size` elements straight into its slot (every value, or only the last) and stamps when it was done.",
           outputs={"data": "spectrum"},
-          params={"size": {"type": "integer", "minimum": 1, "default": 16777216}, "count": {"type": "integer", "minimum": 1, "default": 10}})
+          params={"size": {"type": "integer", "minimum": 1, "default": 16777216}, "count": {"type": "integer", "minimum": 1, "default": 10},
+                  "writes": {"type": "string", "enum": ["all", "last"], "default": "all"}})
 def bench_py_writer(inputs, params, ctx):
     for i in range(params["count"]):
         frame = ctx.alloc("data", "float32", [params["size"]])
-        frame.fill(i)
+        if params["writes"] == "last":
+            frame[-1] = i
+        else:
+            frame.fill(i)
         # CLOCK_MONOTONIC, as Node's process.hrtime: comparable across processes
         frame.meta["doneAt"] = str(time.monotonic_ns())
         yield {"data": frame}

@@ -18,6 +18,7 @@ export function figuresOf(report: BenchReport): Figure[] {
   const figures: Figure[] = [
     { name: 'hand-off / memcpy', value: report.handoff.ratioToMemcpy, better: 'lower' },
     { name: 'hand-off / file passing', value: report.handoff.ratioToFilePassing, better: 'lower' },
+    { name: 'hand-off / raw relay', value: report.handoff.handoffMs / report.handoff.relayMs, better: 'lower' },
     { name: 'hand-off largest / smallest frame', value: report.handoff.growth?.ratio, better: 'lower' },
     { name: 'tiny round trip (µs)', value: report.roundTrip.medianUs, better: 'lower' },
     { name: 'tiny round trip p99 (µs)', value: report.roundTrip.p99Us, better: 'lower' },
@@ -37,8 +38,8 @@ export function figuresOf(report: BenchReport): Figure[] {
     figures.push({ name: `${kind} hand-off / process hand-off`, value: c.handoff.ratio, better: 'lower' });
     figures.push({ name: `${kind} tiny round trip (µs)`, value: c.roundTrip?.medianUs, better: 'lower' });
   }
-  // reports of earlier versions lack some figures
-  return figures.filter((f) => typeof f.value === 'number');
+  // reports of earlier versions lack some figures (a ratio of a missing one is NaN)
+  return figures.filter((f) => Number.isFinite(f.value));
 }
 
 export interface HistoryEntry {

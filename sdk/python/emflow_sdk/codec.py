@@ -5,6 +5,7 @@ Arrays are read as numpy views of the bytes (no copy) and written in place: the 
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -82,8 +83,13 @@ def _array_header(array: np.ndarray, meta: Dict[str, Any]) -> Tuple[bytes, int]:
     extension = [("ARROW:extension:name", TENSOR_EXTENSION), ("ARROW:extension:metadata", jsjson.dumps({"shape": list(array.shape)}))]
     data = Field("data", ArrowType(TYPE_FIXED_SIZE_LIST, list_size=size), nullable=False, children=[item], metadata=extension)
     body_length = _align(array.nbytes, 8)
-    batch = RecordBatch(1, [(1, 0), (size, 0)], [(0, 0), (0, 0), (0, body_length)])
-    return schema_message(Schema([data], _metadata("ndarray", meta))) + batch_message(batch, body_length), body_length
+    return schema_message(Schema([data], _metadata("ndarray", meta))) + _tensor_batch_message(size, body_length), body_length
+
+
+@functools.lru_cache(maxsize=8)
+def _tensor_batch_message(size: int, body_length: int) -> bytes:
+    """The record batch message of a one-row tensor column: the same for every frame of a stream of one shape."""
+    return batch_message(RecordBatch(1, [(1, 0), (size, 0)], [(0, 0), (0, 0), (0, body_length)]), body_length)
 
 
 def _address(array: np.ndarray) -> int:
