@@ -252,6 +252,14 @@ export function jsonFrameStream(text: string, metaJson: string): Uint8Array {
 
 class OutOfBounds extends Error {}
 
+/**
+ * A little-endian int64 as a number, read as two 32-bit halves (a BigInt per read cost more than the rest of a
+ * header): exact up to 2^53 in magnitude, past which it is no safe integer and every caller refuses it.
+ */
+function int64(view: DataView, at: number): number {
+  return view.getInt32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
+}
+
 /** A table of a flatbuffer; every read is checked against the message's bytes. */
 class Table {
   private readonly vtable: number;
@@ -299,8 +307,8 @@ class Table {
   i64(index: number): number | undefined {
     const off = this.slot(index);
     if (!off) return 0;
-    const value = this.view.getBigInt64(this.check(this.pos + off, 8), true);
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= 0n ? Number(value) : undefined;
+    const value = int64(this.view, this.check(this.pos + off, 8));
+    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   }
   has(index: number): boolean {
     return this.slot(index) !== 0;
@@ -334,7 +342,9 @@ class Table {
   tables(index: number): Table[] {
     const { start, count } = this.vector(index);
     this.check(start, 4 * count);
-    return Array.from({ length: count }, (_, i) => new Table(this.view, this.indirect(start + 4 * i)));
+    const tables: Table[] = [];
+    for (let i = 0; i < count; i++) tables.push(new Table(this.view, this.indirect(start + 4 * i)));
+    return tables;
   }
   /** Check a vector of `width`-byte elements lies inside the message. */
   checkVector(index: number, width: number): void {
@@ -345,16 +355,18 @@ class Table {
   pairs(index: number): [number, number][] {
     const { start, count } = this.vector(index);
     this.check(start, 16 * count);
-    return Array.from({ length: count }, (_, i) => [Number(this.view.getBigInt64(start + 16 * i, true)), Number(this.view.getBigInt64(start + 16 * i + 8, true))]);
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < count; i++) pairs.push([int64(this.view, start + 16 * i), int64(this.view, start + 16 * i + 8)]);
+    return pairs;
   }
   /** A vector of the file footer's Block structs: where a message starts, its length (marker, flatbuffer, padding), and its body's. */
   blocks(index: number): { offset: number; metaDataLength: number; bodyLength: number }[] {
     const { start, count } = this.vector(index);
     this.check(start, 24 * count);
     return Array.from({ length: count }, (_, i) => ({
-      offset: Number(this.view.getBigInt64(start + 24 * i, true)),
+      offset: int64(this.view, start + 24 * i),
       metaDataLength: this.view.getInt32(start + 24 * i + 8, true),
-      bodyLength: Number(this.view.getBigInt64(start + 24 * i + 16, true)),
+      bodyLength: int64(this.view, start + 24 * i + 16),
     }));
   }
   static root(view: DataView): Table {
