@@ -9,6 +9,7 @@ import { mostReplicas, portKey, type ResolvedPipeline } from '../validate/pipeli
 import type { HeldFrame, ResultCache } from './cache.js';
 import { RunError } from './errors.js';
 import { timeout, whenAborted } from './waits.js';
+import { stackInSources } from '../runtime/stack-sources.js';
 import { Inbox } from './inbox.js';
 import { keptFrames, sampledNodes } from './queues.js';
 import { LagTracker } from './lag.js';
@@ -239,7 +240,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
       if (error instanceof RpcError) {
         const data = error.data as Partial<OperatorErrorData> | undefined;
         const kind = data?.name ?? `error ${error.code}`;
-        throw new RunError({ node, operator, frame, detail: `${kind}: ${error.message}`, stack: data?.stack, log: await lastOutput(worker.process) });
+        const stack = typeof data?.stack === 'string' ? stackInSources(data.stack, worker.info.location) : undefined;
+        throw new RunError({ node, operator, frame, detail: `${kind}: ${error.message}`, stack, log: await lastOutput(worker.process) });
       }
       // The engine cut the connection because the operator broke the protocol: say so, and stop the operator
       // (it cannot be talked to any more), so that the next run starts it again.

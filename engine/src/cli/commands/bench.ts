@@ -13,7 +13,10 @@ type Mark = (met: boolean) => string;
 const roundTripLine = (what: string, t: RoundTrip, mark: Mark) => `${what}   median ${f(t.medianUs, 1)} µs, p99 ${f(t.p99Us, 1)} µs  (${t.target}: ${mark(t.met)})`;
 
 const coldStartLine = (what: string, c: ColdStart, mark: Mark) =>
-  `cold start of ${c.operators} ${what}: parallel ${f(c.parallelMs, 0)} ms, one after another ${f(c.sequentialMs, 0)} ms, ratio ${f(c.ratio)}  (${c.target}: ${mark(c.met)})`;
+  `cold start of ${c.operators} ${what}: parallel ${f(c.parallelMs, 0)} ms, one after another ${f(c.sequentialMs, 0)} ms, ratio ${f(c.ratio)}  (${c.target}: ${mark(c.met)})` +
+  (c.cpuBound
+    ? `\n  CPU time of the ${c.operators} starts ${f(c.cpuBound.cpuMs, 0)} ms: on ${c.cpuBound.cores} cores no schedule beats ${f(c.cpuBound.cpuMs / c.cpuBound.cores, 0)} ms, a ratio of ${f(c.cpuBound.floorRatio)}`
+    : '');
 
 function table(r: BenchReport & { editor?: EditorBench }): string {
   const mark = (met: boolean) => (met ? 'met' : 'NOT met');
