@@ -113,10 +113,22 @@ export class PortRing {
     return slot;
   }
 
+  /** A free slot for the producer's next frame, or undefined while the ring is full. */
+  tryGrant(): Slot | undefined {
+    if (this.inFlight() >= this.capacity) return undefined;
+    const slot = this.slots.find((s) => s.free) ?? this.create();
+    if (slot.size < this.sizeHint) this.resize(slot, this.sizeHint);
+    slot.granted = true;
+    this.outstanding = slot;
+    return slot;
+  }
+
   /** A free slot for the producer's next frame; waits while the ring is full. */
   async grant(signal: AbortSignal): Promise<Slot> {
-    while (this.inFlight() >= this.capacity) {
+    for (;;) {
       signal.throwIfAborted();
+      const slot = this.tryGrant();
+      if (slot) return slot;
       await new Promise<void>((wake, fail) => {
         const onAbort = () => fail(signal.reason as Error);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -126,12 +138,6 @@ export class PortRing {
         });
       });
     }
-    signal.throwIfAborted();
-    const slot = this.slots.find((s) => s.free) ?? this.create();
-    if (slot.size < this.sizeHint) this.resize(slot, this.sizeHint);
-    slot.granted = true;
-    this.outstanding = slot;
-    return slot;
   }
 
   /** The producer needs more room in its granted slot (the `allocate` request, naming that slot when it knows it). */
