@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import struct
 
+# one compiled Struct per format: a header is a few hundred small writes, and parsing the format each time was a
+# third of encoding one
+_STRUCTS = {fmt: struct.Struct(fmt) for fmt in ("<b", "<B", "<h", "<i", "<q")}
+
 
 class Builder:
     def __init__(self, size: int = 1024) -> None:
@@ -30,20 +34,23 @@ class Builder:
         self.space += old
 
     def prep(self, size: int, additional: int) -> None:
-        self.minalign = max(self.minalign, size)
+        if size > self.minalign:
+            self.minalign = size
         align_size = (~(len(self.buf) - self.space + additional) + 1) & (size - 1)
         while self.space < align_size + size + additional:
             self._grow()
-        # explicit zeros: a shared vtable rewinds `space` over bytes already written
-        self.buf[self.space - align_size:self.space] = bytes(align_size)
-        self.space -= align_size
+        if align_size:
+            # explicit zeros: a shared vtable rewinds `space` over bytes already written
+            self.buf[self.space - align_size:self.space] = bytes(align_size)
+            self.space -= align_size
 
     def _put(self, fmt: str, value: int | float) -> None:
-        self.space -= struct.calcsize(fmt)
-        struct.pack_into(fmt, self.buf, self.space, value)
+        packer = _STRUCTS[fmt]
+        self.space -= packer.size
+        packer.pack_into(self.buf, self.space, value)
 
     def add(self, fmt: str, value: int | float) -> None:
-        self.prep(struct.calcsize(fmt), 0)
+        self.prep(_STRUCTS[fmt].size, 0)
         self._put(fmt, value)
 
     def add_offset(self, offset: int) -> None:
