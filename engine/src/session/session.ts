@@ -21,7 +21,7 @@ import { readPathIdentities } from './file-identity.js';
 import { lagAlerts, type LagSnapshot, type LagTracker } from './lag.js';
 import { ringCapacity } from './queues.js';
 import { nodeOfKey, replicaKey, type ReplicaChange, type Unit } from './replicas.js';
-import { freeBytesOf, SlotPool } from './slots.js';
+import { freeSpace, SlotPool } from './slots.js';
 import { ControlServer, startWorker, stopWorker, type Worker } from './workers.js';
 
 export interface SessionOptions {
@@ -142,7 +142,7 @@ export class Session extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.mappings = new SlotMappings(paths.dir);
-    this.pool = new SlotPool(paths.dir, (key, port) => ringCapacity(pipeline, nodeOfKey(key), port, options.ringSize), { maxFrameBytes: options.maxFrameBytes, freeBytes: () => freeBytesOf(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
+    this.pool = new SlotPool(paths.dir, (key, port) => ringCapacity(pipeline, nodeOfKey(key), port, options.ringSize), { maxFrameBytes: options.maxFrameBytes, ...freeSpace(paths.dir) }, (slot) => this.forgetSlot(slot), runtime.fileOwner);
     this.cache = new ResultCache(options.cacheBytes);
     this.server = new ControlServer(paths, (node, request) => this.allocate(node, request.port, request.bytes, request.slot));
   }

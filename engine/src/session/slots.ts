@@ -34,13 +34,38 @@ export class Slot {
 /** How big one frame may be: the session's per-frame maximum, and what the shared-memory folder has free. */
 export interface SizeLimits {
   maxFrameBytes: number;
-  /** bytes still free in the shared-memory folder */
-  freeBytes(): number;
+  /** bytes still free in the shared-memory folder: read now when `fresh`, else possibly a reading a little old */
+  freeBytes(fresh?: boolean): number;
+  /** this session's slots grew by `bytes` (taken off a reading until the next one) */
+  took(bytes: number): void;
 }
 
 export function freeBytesOf(dir: string): number {
   const fs = statfsSync(dir);
   return fs.bavail * fs.bsize;
+}
+
+/**
+ * The free bytes of a shared-memory folder, read at most every `maxAgeMs`: every grant states how far its
+ * producer may grow the slot, and a statfs per grant was a system call on the path of every frame. What this
+ * session's own slots grew by since the reading is taken off it. A request to grow (allocate) reads anew.
+ */
+export function freeSpace(dir: string, maxAgeMs = 50): Pick<SizeLimits, 'freeBytes' | 'took'> {
+  let reading = 0;
+  let readAt = -Infinity;
+  return {
+    freeBytes(fresh = false) {
+      const now = performance.now();
+      if (fresh || now - readAt >= maxAgeMs) {
+        reading = freeBytesOf(dir);
+        readAt = now;
+      }
+      return Math.max(0, reading);
+    },
+    took(bytes) {
+      reading -= bytes;
+    },
+  };
 }
 
 const MiB = 2 ** 20;
@@ -83,7 +108,7 @@ export class PortRing {
   private checkSize(slot: Slot, size: number): void {
     const what = `output "${this.port}" of node "${this.node}" needs a slot of ${sizeText(size)}`;
     if (size > this.limits.maxFrameBytes) throw new SlotLimitError(`${what}, more than the per-frame maximum of ${sizeText(this.limits.maxFrameBytes)} (maxFrameBytes)`);
-    const free = this.limits.freeBytes();
+    const free = this.limits.freeBytes(true);
     if (size - slot.size > free) throw new SlotLimitError(`${what}, more than the ${sizeText(free)} free in the shared-memory folder ${this.dir}`);
   }
 
@@ -98,6 +123,7 @@ export class PortRing {
     } finally {
       closeSync(fd);
     }
+    this.limits.took(size - slot.size);
     slot.size = size;
   }
 
@@ -166,6 +192,7 @@ export class PortRing {
     if (size !== actual || size < slot.size || size > limit) {
       throw new Error(`answered with size ${size} for slot ${slot.name}, which is ${actual} bytes (granted ${slot.size}, limit ${limit})`);
     }
+    this.limits.took(size - slot.size);
     slot.size = size;
     this.sizeHint = Math.max(this.sizeHint, size);
   }
