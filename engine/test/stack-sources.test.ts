@@ -88,3 +88,14 @@ describe('operator stacks in their sources', () => {
     expect(stackInSources(lines, '/')).toBe(lines);
   });
 });
+
+describe('files an operator folder may hold instead of compiled code', () => {
+  it('a FIFO named in a stack is not read (a read would block the engine), nor is its map', () => {
+    const folder = join(root, 'fifo');
+    mkdirSync(join(folder, 'dist'), { recursive: true });
+    execFileSync('mkfifo', [join(folder, 'dist', 'x.js'), join(folder, 'dist', 'y.js')]);
+    writeFileSync(join(folder, 'dist', 'z.js'), 'export {};\n//# sourceMappingURL=y.js\n');
+    const stack = `Error: x\n    at f (${join(folder, 'dist', 'x.js')}:1:1)\n    at g (${join(folder, 'dist', 'z.js')}:1:1)`;
+    expect(stackInSources(stack, folder)).toBe(stack);
+  });
+});

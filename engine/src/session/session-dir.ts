@@ -1,9 +1,10 @@
 // Session directories on /dev/shm: created per session, removed on close, and swept when their engine died.
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CONTAINER_USER } from '../build/images.js';
+import { readRegularFile } from '../regular-file.js';
 
 export const SESSION_PREFIX = 'emflow-';
 
@@ -97,22 +98,13 @@ const MAX_OWNER_BYTES = 4096;
  * a FIFO, a device: not followed, never blocking) holding an owner.
  */
 function readOwner(dir: string): Owner | undefined {
-  let fd: number;
+  const bytes = readRegularFile(join(dir, 'owner.json'), { maxBytes: MAX_OWNER_BYTES });
+  if (!bytes) return undefined;
   try {
-    fd = openSync(join(dir, 'owner.json'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stats = fstatSync(fd);
-    if (!stats.isFile() || stats.size > MAX_OWNER_BYTES) return undefined;
-    const bytes = Buffer.alloc(stats.size);
-    const owner = JSON.parse(bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0)).toString('utf8')) as Partial<Owner> | null;
+    const owner = JSON.parse(bytes.toString('utf8')) as Partial<Owner> | null;
     const valid = Number.isInteger(owner?.pid) && owner!.pid! > 0 && typeof owner?.host === 'string';
     return valid ? (owner as Owner) : undefined;
   } catch {
     return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
