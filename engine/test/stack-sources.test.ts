@@ -2,7 +2,7 @@
 // compiled files and maps are TypeScript's own output, and the stacks are real ones thrown by that code; the
 // expected lines are found in the source text.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stackInSources } from '../src/runtime/stack-sources.js';
 
-const root = mkdtempSync(join(tmpdir(), 'emflow-stack-'));
+const root = realpathSync(mkdtempSync(join(tmpdir(), 'emflow-stack-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const SOURCE = [
@@ -83,9 +83,59 @@ describe('operator stacks in their sources', () => {
     expect(stackInSources(beyond, folder)).toBe(beyond);
   });
 
+  it('line or column 0, and a map whose mappings do not parse, leave the frame as it came', () => {
+    const { folder, compiled } = operatorFolder('odd-positions', false);
+    const url = pathToFileURL(compiled).href;
+    const odd = `Error: x\n    at f (${url}:0:5)\n    at g (${url}:1:0)`;
+    expect(stackInSources(odd, folder)).toBe(odd);
+    writeFileSync(`${compiled}.map`, JSON.stringify({ version: 3, sources: ['../src/fail.ts'], names: [], mappings: '!!!;;@@@' }));
+    const stack = `Error: x\n    at f (${url}:1:1)`;
+    expect(stackInSources(stack, folder)).toBe(stack);
+  });
+
+  it('a map with a sourceRoot: sources are under it, relative to the map', () => {
+    const { folder, compiled, source } = operatorFolder('source-root', false);
+    const map = JSON.parse(readFileSync(`${compiled}.map`, 'utf8')) as { sources: string[]; sourceRoot?: string };
+    writeFileSync(`${compiled}.map`, JSON.stringify({ ...map, sourceRoot: '../src/', sources: ['fail.ts'] }));
+    expect(stackInSources(stackOf(compiled), folder).split('\n')[1]).toBe(`    at fail (${source}:${THROW_LINE}:${THROW_COLUMN})`);
+  });
+
+  it('a stack of a container image (its location is no folder here) is returned as it came', () => {
+    const { compiled } = operatorFolder('image-like', false);
+    const stack = stackOf(compiled);
+    expect(stackInSources(stack, 'emflow/scale:1.0.0')).toBe(stack);
+  });
+
   it('a hostile stack (odd paths, a huge line) is returned as it came, without throwing', () => {
     const lines = ['Error: x', '    at f (file:///%zz/x.js:1:1)', '    at /nonexistent/dir/x.js:1:1', `    at g (${'/a'.repeat(5000)}.js:1:1)`, '    at h (file:///etc/passwd:1:1)'].join('\n');
     expect(stackInSources(lines, '/')).toBe(lines);
+  });
+});
+
+describe('folders reached through links, and links out of a folder', () => {
+  it('an operator folder reached through a link: its frames (real paths in the stack) are mapped', () => {
+    const { folder, compiled, source } = operatorFolder('linked-target', false);
+    const link = join(root, 'linked');
+    symlinkSync(folder, link);
+    const mapped = stackInSources(stackOf(compiled), link);
+    expect(mapped.split('\n')[1]).toBe(`    at fail (${source}:${THROW_LINE}:${THROW_COLUMN})`);
+  });
+
+  it('a link inside the folder to code outside it is not followed there', () => {
+    const outside = operatorFolder('link-target-outside', false);
+    const folder = join(root, 'with-a-link-out');
+    mkdirSync(folder);
+    symlinkSync(join(outside.folder, 'dist'), join(folder, 'dist'));
+    const stack = stackOf(join(folder, 'dist', 'fail.js'));
+    expect(stackInSources(stack, folder)).toBe(stack);
+  });
+
+  it('a map outside the folder, named by a compiled file inside it, is not read', () => {
+    const outside = operatorFolder('map-outside', false);
+    const { folder, compiled } = operatorFolder('names-a-map-outside', false);
+    writeFileSync(compiled, `${readFileSync(compiled, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${outside.compiled}.map`)}`);
+    const stack = stackOf(compiled);
+    expect(stackInSources(stack, folder)).toBe(stack);
   });
 });
 

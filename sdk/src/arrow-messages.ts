@@ -34,12 +34,13 @@ const textEncoder = new TextEncoder();
 /** The UTF-8 of the names and keys every message repeats, encoded once rather than per frame. */
 const constantUtf8 = new Map<string, Uint8Array>();
 
-/** Where per-frame strings are encoded: the builder copies them, so one buffer serves every string. */
-let scratch = new Uint8Array(4096);
+/** Where per-frame strings are encoded: the builder copies them, so one buffer serves every string that fits. */
+const scratch = new Uint8Array(64 * 1024);
 
 function createString(b: Builder, text: string, constant = false): number {
   if (!constant) {
-    if (scratch.byteLength < 3 * text.length) scratch = new Uint8Array(3 * text.length);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; larger text (rare: a big metadata object) gets its own bytes
+    if (3 * text.length > scratch.byteLength) return b.createString(textEncoder.encode(text));
     return b.createString(scratch.subarray(0, textEncoder.encodeInto(text, scratch).written));
   }
   let utf8 = constantUtf8.get(text);
@@ -95,7 +96,9 @@ function itemType(b: Builder, primitive: ArrowPrimitive): number {
  * The builder of every message, cleared for each: a new one per message allocated a buffer and a TextEncoder, a
  * quarter of a small frame's encoding time. Messages are built synchronously and copied out before the next.
  */
-const builder = new Builder(1024);
+let builder = new Builder(1024);
+/** A builder grown past this by a large message is let go, rather than kept at that size for the process's life. */
+const KEPT_BUILDER_BYTES = 1024 * 1024;
 
 /** One encapsulated message: continuation marker, padded length, the flatbuffer, zeros to 8 bytes. */
 function message(headerType: number, header: (b: Builder) => number, bodyLength: number): Uint8Array {
@@ -114,6 +117,7 @@ function message(headerType: number, header: (b: Builder) => number, bodyLength:
   view.setInt32(0, -1, true);
   view.setInt32(4, out.byteLength - 8, true);
   out.set(flatbuffer, 8);
+  if (b.dataBuffer().capacity() > KEPT_BUILDER_BYTES) builder = new Builder(1024);
   return out;
 }
 
@@ -195,7 +199,7 @@ function batchMessage(rows: number, nodes: [number, number][], buffers: [number,
   );
 }
 
-/** The last tensor batch message built: a stream's frames have one shape, so it is the next one too. */
+/** The last tensor batch message built: a stream's frames have one shape, so it is the next one too. Its bytes are shared: copied, never changed. */
 let lastTensorBatch: { size: number; bodyLength: number; bytes: Uint8Array } = { size: -1, bodyLength: -1, bytes: new Uint8Array(0) };
 
 /** The record batch message of a one-row tensor column of `size` elements, its values `bodyLength` (padded) bytes long. */

@@ -14,37 +14,64 @@ import { median } from '../session/run.js';
 
 const ends = join(dirname(fileURLToPath(import.meta.url)), 'relay-ends.js');
 
-/** Accept one connection on a fresh socket path, from the child `start` forks. */
-async function acceptOne(path: string, start: () => ChildProcess): Promise<{ server: Server; socket: Socket; child: ChildProcess }> {
+/** Rejects once `child` has ended: an end of the relay gone sends no more. Handled already, so an end after the race is over (the children are killed) is no unhandled rejection. */
+function whenEnded(child: ChildProcess, role: string): Promise<never> {
+  const ended = once(child, 'exit').then(([code, signal]) => {
+    throw new Error(`the raw relay's ${role} ended (${signal ?? `exit code ${code}`}) before its measurement did`);
+  });
+  ended.catch(() => {});
+  return ended;
+}
+
+interface End {
+  server: Server;
+  child: ChildProcess;
+  /** listened for before the child starts: it may connect while another end is still awaited */
+  connection: Promise<unknown[]>;
+  ended: Promise<never>;
+}
+
+/** A fresh socket path listened on, and the child forked to connect to it. */
+async function startEnd(path: string, role: 'writer' | 'reader', args: string[]): Promise<End> {
   rmSync(path, { force: true });
   const server = createServer();
   server.listen(path);
   await once(server, 'listening');
-  const child = start();
-  const [socket] = (await once(server, 'connection')) as [Socket];
+  const connection = once(server, 'connection');
+  const child = fork(ends, [role, path, ...args], { stdio: 'ignore' });
+  return { server, child, connection, ended: whenEnded(child, role) };
+}
+
+async function connected(end: End): Promise<Socket> {
+  const [socket] = (await Promise.race([end.connection, end.ended])) as [Socket];
   socket.setNoDelay(true);
-  return { server, socket, child };
+  return socket;
 }
 
 /** Median ms from the writer's fill done to the reader holding the message, over `frames` after `warm` unmeasured ones. */
 export async function relayHandoff(bytes: number, frames: number, warm: number): Promise<number> {
   const base = join(tmpdir(), `emflow-relay-${process.pid}`);
-  const writer = await acceptOne(`${base}-w.sock`, () => fork(ends, ['writer', `${base}-w.sock`, String(bytes)], { stdio: 'ignore' }));
-  const reader = await acceptOne(`${base}-r.sock`, () => fork(ends, ['reader', `${base}-r.sock`], { stdio: 'ignore' }));
+  const started: End[] = [];
+  const sockets: Socket[] = [];
   const samples: number[] = [];
   try {
-    await new Promise<void>((done) => {
-      readLines(writer.socket, (line) => reader.socket.write(line + '\n'));
-      readLines(reader.socket, (line) => {
+    started.push(await startEnd(`${base}-w.sock`, 'writer', [String(bytes)]));
+    started.push(await startEnd(`${base}-r.sock`, 'reader', []));
+    const [writer, reader] = [await connected(started[0]), await connected(started[1])];
+    sockets.push(writer, reader);
+    const measured = new Promise<void>((done) => {
+      readLines(writer, (line) => reader.write(line + '\n'));
+      readLines(reader, (line) => {
         samples.push((JSON.parse(line) as { ns: number }).ns / 1e6);
         if (samples.length === warm + frames) done();
-        else writer.socket.write('next\n');
+        else writer.write('next\n');
       });
-      writer.socket.write('next\n');
+      writer.write('next\n');
     });
+    await Promise.race([measured, ...started.map((end) => end.ended)]);
   } finally {
-    for (const end of [writer, reader]) {
-      end.socket.destroy();
+    for (const socket of sockets) socket.destroy();
+    for (const end of started) {
       end.server.close();
       end.child.kill();
     }

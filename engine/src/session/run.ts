@@ -331,6 +331,8 @@ export async function executeRun(ctx: RunContext): Promise<RunReport> {
      */
     async function callAndPublish(unit: Unit, method: string, params: Record<string, unknown>, acquiredAt?: number, index = frame, turn?: () => Promise<void>): Promise<boolean> {
       const granted = new Map<string, Slot>();
+      // a run that failed or was abandoned grants nothing more (as waiting for a slot would refuse)
+      signal.throwIfAborted();
       for (const port of outputPorts) {
         const ring = pool.ring(unit.rings, port);
         // a free slot is taken without a turn of the event loop: the call goes out sooner

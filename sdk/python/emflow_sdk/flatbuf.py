@@ -10,7 +10,14 @@ import struct
 
 # one compiled Struct per format: a header is a few hundred small writes, and parsing the format each time was a
 # third of encoding one
-_STRUCTS = {fmt: struct.Struct(fmt) for fmt in ("<b", "<B", "<h", "<i", "<q")}
+_STRUCTS: dict[str, struct.Struct] = {}
+
+
+def _packer(fmt: str) -> struct.Struct:
+    packer = _STRUCTS.get(fmt)
+    if packer is None:
+        packer = _STRUCTS[fmt] = struct.Struct(fmt)
+    return packer
 
 
 class Builder:
@@ -45,12 +52,12 @@ class Builder:
             self.space -= align_size
 
     def _put(self, fmt: str, value: int | float) -> None:
-        packer = _STRUCTS[fmt]
+        packer = _packer(fmt)
         self.space -= packer.size
         packer.pack_into(self.buf, self.space, value)
 
     def add(self, fmt: str, value: int | float) -> None:
-        self.prep(_STRUCTS[fmt].size, 0)
+        self.prep(_packer(fmt).size, 0)
         self._put(fmt, value)
 
     def add_offset(self, offset: int) -> None:
