@@ -45,6 +45,8 @@ async function startEnd(path: string, role: 'writer' | 'reader', args: string[])
 async function connected(end: End): Promise<Socket> {
   const [socket] = (await Promise.race([end.connection, end.ended])) as [Socket];
   socket.setNoDelay(true);
+  // a reset or broken pipe means that end is gone: its exit (`ended`) says so, an unheard error would crash the bench
+  socket.on('error', () => {});
   return socket;
 }
 
