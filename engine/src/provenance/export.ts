@@ -1,7 +1,8 @@
 // `emflow export --ro-crate RUN_DIR [--out DIR]`: the run folder becomes an RO-Crate (its files described in
 // ro-crate-metadata.json, the pipeline written next to them), or a copy of what the record names is made in DIR.
 import { copyFileSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
+import { pathInside } from '../path-inside.js';
 import { hashed, writeJsonFile } from './files.js';
 import { RECORD_FILE, type HashedFile, type RunRecord } from './record.js';
 import { CRATE_METADATA, crateId, externalId, PIPELINE_FILE, roCrateMetadata, type CrateFile } from './ro-crate.js';
@@ -54,10 +55,7 @@ function emptyTarget(out: string): void {
   if (readdirSync(out).length) throw new ExportError(`--out ${out}: the folder is not empty (the crate is written into a new or empty folder)`);
 }
 
-const inside = (dir: string, path: string) => {
-  const rel = relative(dir, path);
-  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) ? rel.split(sep).join('/') : undefined;
-};
+const inside = (dir: string, path: string) => pathInside(dir, path)?.split(sep).join('/');
 
 const hex = (sha256: string | undefined) => sha256?.replace(/^sha256:/, '');
 

@@ -4,9 +4,10 @@
 // works and a link out of it does not), which on the process runtime are the files it ran. A container's paths
 // are not on this host, and an image's location is no folder: those stacks stay as they are.
 import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SourceMapConsumer, type RawSourceMap } from 'source-map-js';
+import { pathInside } from '../path-inside.js';
 import { readRegularFile } from '../regular-file.js';
 
 /** A frame's location at the end of a stack line: `(file:///x.js:12:5)` or `at /x.js:12:5`. */
@@ -29,8 +30,7 @@ function realInside(root: string, path: string): string | undefined {
   } catch {
     return undefined;
   }
-  const within = relative(root, real);
-  return within !== '' && !within.startsWith('..') && !isAbsolute(within) ? real : undefined;
+  return pathInside(root, real) === undefined ? undefined : real;
 }
 
 /** The source map a compiled file names in its last comment (a file beside it, or inline base64), if any. */
