@@ -315,6 +315,39 @@ describe.each(interpreters)('emflow_sdk codec (%s)', (interpreter) => {
     });
   });
 
+  it('writes and reads a stream of one dtype and shape as the TypeScript SDK does when only the characters of its metadata text change, and not when other header bytes do', () => {
+    // 'ab', 'é' and 'ж' are each two bytes of UTF-8: the metadata text of every frame has the same length in bytes
+    const stream = ['ab', 'é', 'ж', 'zz'].flatMap((note, k) => [10, 11, 12].map((frame) => {
+      const array = edgeCases('float32', [3, 4]);
+      array.data[0] = 100 * k + frame;
+      array.meta = { frame, note };
+      return array;
+    }));
+    const canonical = stream.map((a) => encodeFrame(a));
+    const hostile = [
+      patched(canonical[0], '"shape":[3,4]', '"shape":[4,3]'), // a header byte outside the metadata text: a frame of another shape
+      patched(canonical[1], '{"frame":11,"note":"ab"}', '"frame 11, note ab ...."'), // the same length, not an object
+      canonical[2],
+    ];
+    const answer = ask(interpreter, {
+      encode: stream.map((a) => ({ kind: 'ndarray', dtype: a.dtype, shape: a.shape, data: b64(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength)), meta: a.meta })),
+      decode: [...canonical, ...hostile].map(b64),
+    });
+    stream.forEach((array, i) => {
+      const what = `frame ${i} (${JSON.stringify(array.meta)})`;
+      const entry = answer.encode![i];
+      if ('error' in entry) throw new Error(`${what}: ${entry.error}\n${entry.traceback}`);
+      expect(byteDifference(bytesOf(entry.bytes), canonical[i]), `${what}: written`).toBeUndefined();
+      expectSameArray(decodedOk(answer.decode![i], what), array, `${what}: read`);
+    });
+    const [reshaped, notAnObject, again] = answer.decode!.slice(stream.length);
+    expectSameArray(decodedOk(reshaped, 'the reshaped frame'), decodeFrame(hostile[0]) as NDArray, 'the reshaped frame');
+    expect(decodedOk(reshaped, 'the reshaped frame').shape).toEqual([4, 3]);
+    expect(notAnObject).toMatchObject({ type: 'FrameError', error: expect.stringContaining('not a JSON object') });
+    expect(tsRefuses(hostile[1])).toContain('not a JSON object');
+    expectSameArray(decodedOk(again, 'a frame after them'), stream[2], 'a frame after them');
+  });
+
   const VALUES: unknown[] = [
     0,
     -0,
