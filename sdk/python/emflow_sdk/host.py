@@ -2,8 +2,9 @@
 calls by decoding input slots (zero-copy numpy views), calling the operator, and encoding its outputs into the
 granted slots.
 
-A reader thread reads the socket, so that `release`, `cancel` and `shutdown` are heard while the operator's
-code runs on the main thread; calls are served one at a time on the main thread.
+Calls are served one at a time on the main thread, which reads the socket itself while it waits for one; while the
+operator's code runs, a listener thread reads it, so that `release`, `cancel` and `shutdown` are heard meanwhile
+(wire.py).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import queue
 import socket
 import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, Optional, Set
 
@@ -25,6 +27,7 @@ from .codec import (TENSOR_BODY_OFFSET, _array_encoded_size, check_array, contig
 from .frames import DTYPES, Array, Json, Table
 from .operator import ARRAY_RANK, Definition
 from .slots import Slots
+from .wire import Wire
 
 PROTOCOL_VERSION = 1
 OPERATOR_FAILED, BAD_FRAME, METHOD_NOT_FOUND = -32000, -32001, -32601
@@ -77,9 +80,16 @@ class Host:
         self.slots = Slots(session_dir)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(socket_path)
+        self.wire = Wire(self.sock)
+        self.wire.lock.acquire()  # the main thread's until the operator's code first runs
+        self.code_running = False  # the listener thread holds the wire
+        # released when the operator's code starts, acquired by the listener: a lock, not a Semaphore, whose
+        # release is Python code on every call
+        self.code_started = threading.Lock()
+        self.code_started.acquire()
         self.send_lock = threading.Lock()
         self.state_lock = threading.Lock()
-        self.requests: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+        self.requests: "queue.Queue[Dict[str, Any]]" = queue.Queue()  # calls the listener read
         self.pending: Dict[int, "queue.Queue[Dict[str, Any]]"] = {}
         self.last_id = 0
         self.node = ""
@@ -103,23 +113,48 @@ class Host:
             answer: "queue.Queue[Dict[str, Any]]" = queue.Queue(1)
             self.pending[mid] = answer
         self.send({"id": mid, "method": method, "params": params})
+        while not self.code_running and answer.empty():  # hello: the main thread reads the wire itself
+            self.dispatch(self.wire.next())
         message = answer.get()
         if "error" in message:
             raise RpcError(message["error"].get("message", "error"))
         return message.get("result")
 
-    def read_forever(self) -> None:
-        """The reader thread: answers, notifications and the engine's requests. End of file: exit at once."""
-        stream = self.sock.makefile("rb")
-        try:
-            for line in stream:
-                if line.strip():
-                    message = json.loads(line)
-                    if isinstance(message, dict):
+    def listen(self) -> None:
+        """The listener thread: reads the wire while the operator's code runs."""
+        while True:
+            self.code_started.acquire()
+            with self.wire.lock:
+                while self.code_running:
+                    message = self.wire.next(interruptible=True)
+                    if message is not None:
                         self.dispatch(message)
+
+    @contextmanager
+    def operator_code(self) -> Iterator[None]:
+        """Lend the wire to the listener thread while the operator's code runs; take it back after."""
+        self.code_running = True
+        self.wire.lock.release()
+        if self.code_started.locked():  # unlocked: the listener has not yet taken the last signal
+            self.code_started.release()
+        try:
+            yield
         finally:
-            # end of file, a broken socket, or a message this code cannot handle: the engine is gone or broken
-            os._exit(0)
+            self.code_running = False
+            self.wire.interrupt()
+            self.wire.lock.acquire()
+
+    def next_call(self) -> Dict[str, Any]:
+        """The next process or next request: one the listener read, or the next one on the wire."""
+        while True:
+            try:
+                return self.requests.get_nowait()
+            except queue.Empty:
+                pass
+            message = self.wire.next()
+            if message.get("method") in ("process", "next"):
+                return message
+            self.dispatch(message)
 
     def dispatch(self, message: Dict[str, Any]) -> None:
         method = message.get("method")
@@ -167,12 +202,12 @@ class Host:
     # ---- calls ----
 
     def serve(self) -> None:
-        threading.Thread(target=self.read_forever, name="emflow-reader", daemon=True).start()
+        threading.Thread(target=self.listen, name="emflow-listener", daemon=True).start()
         hello = self.request("hello", {"protocol": PROTOCOL_VERSION, "token": self.token, "pid": os.getpid(),
                                        "operator": self.spec["name"], "version": self.spec["version"]})
         self.node = hello["node"]
         while True:
-            message = self.requests.get()
+            message = self.next_call()
             params = message.get("params") or {}
             with self.state_lock:
                 stale = None
@@ -187,31 +222,33 @@ class Host:
                 if call is not None and self.cancelled == message["id"]:
                     call.revoked = True
                 self.current, self.queued = call, None
-            self.close_generator(stale)
-            stale = None
-            try:
-                if call is None or call.revoked:
-                    answer: Dict[str, Any] = {"result": CANCELLED}  # also the answer to a `next` with no call going on
-                elif message["method"] == "process":
-                    answer = {"result": self.process(call, params)}
-                else:
-                    answer = {"result": self.pull()}
-            except Exception as error:  # the operator's own failure: reported, and the process keeps serving
-                with self.state_lock:
-                    # a generator that raised is finished; one whose output failed is closed. Not abandon_active:
-                    # that revokes the call, and a revoked call's error would be answered as a cancel
-                    stale = self.drop_active()
-                answer = {"error": {"code": BAD_FRAME if isinstance(error, FrameError) else OPERATOR_FAILED,
-                                    "message": str(error).strip() or type(error).__name__,
-                                    "data": {"name": type(error).__name__, "stack": traceback.format_exc()}}}
-            with self.state_lock:
-                self.current = None
-                if call is not None and call.revoked:
-                    answer = {"result": CANCELLED}
-                    if self.active is not None and self.active[2] is call:  # the engine will not continue it
+            # the answer is sent before the wire is taken back: taking it back waits for the listener thread
+            with self.operator_code():
+                self.close_generator(stale)
+                stale = None
+                try:
+                    if call is None or call.revoked:
+                        answer: Dict[str, Any] = {"result": CANCELLED}  # also the answer to a `next` with no call going on
+                    elif message["method"] == "process":
+                        answer = {"result": self.process(call, params)}
+                    else:
+                        answer = {"result": self.pull()}
+                except Exception as error:  # the operator's own failure: reported, and the process keeps serving
+                    with self.state_lock:
+                        # a generator that raised is finished; one whose output failed is closed. Not abandon_active:
+                        # that revokes the call, and a revoked call's error would be answered as a cancel
                         stale = self.drop_active()
-            self.send({"id": message["id"], **answer})
-            self.close_generator(stale)
+                    answer = {"error": {"code": BAD_FRAME if isinstance(error, FrameError) else OPERATOR_FAILED,
+                                        "message": str(error).strip() or type(error).__name__,
+                                        "data": {"name": type(error).__name__, "stack": traceback.format_exc()}}}
+                with self.state_lock:
+                    self.current = None
+                    if call is not None and call.revoked:
+                        answer = {"result": CANCELLED}
+                        if self.active is not None and self.active[2] is call:  # the engine will not continue it
+                            stale = self.drop_active()
+                self.send({"id": message["id"], **answer})
+                self.close_generator(stale)
 
     def abandon_active(self) -> Optional[Iterator]:
         """Let go of a generator left unfinished, so that its code no longer writes into slots (called with state_lock
@@ -227,7 +264,7 @@ class Host:
 
     @staticmethod
     def close_generator(generator: Optional[Iterator]) -> None:
-        """Run a detached generator's cleanup (finally, with) outside state_lock: the reader thread must still hear
+        """Run a detached generator's cleanup (finally, with) outside state_lock: the listener thread must still hear
         cancel and shutdown while it runs."""
         if generator is None:
             return

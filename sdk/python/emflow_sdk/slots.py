@@ -15,7 +15,7 @@ class Slots:
     def __init__(self, session_dir: str) -> None:
         self.dir = session_dir
         self.maps: Dict[str, Tuple[int, bool, mmap.mmap, np.ndarray]] = {}
-        self.lock = threading.Lock()  # release notifications arrive on the reader thread
+        self.lock = threading.Lock()  # release notifications may arrive on the listener thread
 
     def bytes(self, name: str, size: int, writable: bool) -> np.ndarray:
         """A uint8 view of the whole slot; mapped again when it grew or write access is newly needed."""
