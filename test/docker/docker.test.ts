@@ -312,6 +312,22 @@ describe('leftovers of engines that died', () => {
   });
 });
 
+describe("emflow bench's container start floor", () => {
+  it('starts bare containers of an image both ways and removes them; a start that fails is named and removed too', async () => {
+    const { containerStartFloor } = (await import(join(root, 'engine/dist/bench/start-floor.js'))) as typeof import('../../engine/src/bench/start-floor.js');
+    const docker = await connectDocker();
+    const left = () => docker.listContainers({ all: true, filters: { label: ['emflow.session=bench-floor'] } });
+    const floor = await containerStartFloor(docker, 'emflow/runtime:0.1.0', 2, 1);
+    expect(floor.what).toBe('2 bare containers of emflow/runtime:0.1.0 (node -e 0)');
+    expect(floor.sequentialMs).toBeGreaterThan(50); // a container start takes hundreds of milliseconds
+    expect(floor.ratio).toBeCloseTo(floor.parallelMs / floor.sequentialMs, 10);
+    expect(await left()).toEqual([]);
+    // an image that is not there: the daemon's refusal, and nothing left
+    await expect(containerStartFloor(docker, 'emflow/no-such-image:0', 2, 1)).rejects.toMatchObject({ statusCode: 404 });
+    expect(await left()).toEqual([]);
+  });
+});
+
 describe('an engine that exits without closing its session (process.exit, a second Ctrl-C)', () => {
   it('removes its containers on the way out', async () => {
     const script = `

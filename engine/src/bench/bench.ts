@@ -1,6 +1,6 @@
 // `emflow bench`: the data plane measured against references taken in the same run, as medians over trials.
 import { fork } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +14,7 @@ import { defaultOperatorDirs, ProcessRuntime } from '../runtime/process.js';
 import { findOperator, type Runtime } from '../runtime/runtime.js';
 import { median } from '../session/run.js';
 import { relayHandoff } from './relay.js';
+import { containerStartFloor, processStartFloor, type StartFloor } from './start-floor.js';
 import { streamingBench, type StreamingBench } from './streaming.js';
 import { Session } from '../session/session.js';
 import { shmRoot } from '../session/session-dir.js';
@@ -76,12 +77,8 @@ export interface ColdStart {
   parallelMs: number;
   sequentialMs: number;
   ratio: number;
-  /**
-   * Operators started as this process's children (the process runtime): the CPU time the 8 starts cost with their
-   * shutdowns (an operator's CPU time is known once it has ended), and that time spread over every core as a ratio
-   * of one after another: a bound on the ratio, a little high by the shutdowns.
-   */
-  cpuBound?: { cpuMs: number; cores: number; ratio: number };
+  /** the same number of bare Node processes or containers, in parallel and one after another (start-floor.ts) */
+  floor?: StartFloor;
   target: string;
   met: boolean;
 }
@@ -331,49 +328,32 @@ async function timeOpen(runtime: Runtime, pipeline: object): Promise<number> {
   return ms;
 }
 
-/** CPU ms used by this process and by its children that have ended and been waited for (Linux's /proc/self/stat). */
-function cpuMsWithEndedChildren(): number | undefined {
-  let fields: string[];
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    // the command name, in parentheses, may hold any character: the fields start after its last ')'
-    fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-  // fields from the state (the 3rd) on: cutime and cstime (16th, 17th) in ticks of 1/100 s, Linux's USER_HZ
-  const childrenMs = (Number(fields[13]) + Number(fields[14])) * 10;
-  const own = process.cpuUsage();
-  return (own.user + own.system) / 1000 + childrenMs;
-}
-
 /** Opening a session of 8 operators (each started, connected, said hello), against opening 8 sessions of one, one after another. */
 async function coldStartOf(runtime: Runtime, sizes: BenchSizes): Promise<ColdStart> {
   const eight = await chainPipeline(runtime, [{ id: 'src', operator: 'synthetic', params: { width: 64, height: 64 } }, ...Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, operator: 'scale' }))]);
   await timeOpen(runtime, eight); // warm: the operators' files in the page cache, as on any start but the machine's first
   const parallel: number[] = [];
   const sequential: number[] = [];
-  const cpu: number[] = [];
   for (let trial = 0; trial < sizes.trials; trial++) {
-    const cpuBefore = cpuMsWithEndedChildren();
     parallel.push(await timeOpen(runtime, eight));
-    const cpuAfter = cpuMsWithEndedChildren();
-    if (cpuBefore !== undefined && cpuAfter !== undefined) cpu.push(cpuAfter - cpuBefore);
     let sum = 0;
     for (const node of eight.nodes) sum += await timeOpen(runtime, pipelineOf([{ ...node, operator: node.operator === 'scale' ? 'synthetic' : node.operator }], []));
     sequential.push(sum);
   }
   const parallelMs = median(parallel);
   const sequentialMs = median(sequential);
-  const cores = cpus().length;
-  // containers are not this process's children: their CPU time is not counted here
-  const cpuBound = runtime instanceof ProcessRuntime && cpu.length ? { cpuMs: median(cpu), cores, ratio: median(cpu) / cores / sequentialMs } : undefined;
+  const floor =
+    runtime instanceof ProcessRuntime
+      ? await processStartFloor(8, sizes.trials)
+      : runtime instanceof DockerRuntime
+        ? await containerStartFloor(await connectDocker(), findOperator(await runtime.catalog(), 'synthetic')!.location, 8, sizes.trials)
+        : undefined;
   return {
     operators: 8,
     parallelMs,
     sequentialMs,
     ratio: parallelMs / sequentialMs,
-    ...(cpuBound ? { cpuBound } : {}),
+    ...(floor ? { floor } : {}),
     target: 'parallel ≤ 0.5 × one after another',
     met: parallelMs <= 0.5 * sequentialMs,
   };

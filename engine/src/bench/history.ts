@@ -25,6 +25,7 @@ export function figuresOf(report: BenchReport): Figure[] {
     { name: 'chain pipelined / single process', value: report.chain.ratio, better: 'higher' },
     { name: 'balanced chain pipelined / single process', value: report.chain.balanced?.ratio, better: 'higher' },
     { name: 'process cold start parallel / sequential', value: report.coldStart?.ratio, better: 'lower' },
+    { name: 'process cold start floor (bare Node) parallel / sequential', value: report.coldStart?.floor?.ratio ?? NaN, better: 'lower' },
     { name: 'streaming: 4 replicas / 1', value: report.streaming.ratio, better: 'higher' },
   ];
   if (!('skipped' in report.python)) {
@@ -35,6 +36,7 @@ export function figuresOf(report: BenchReport): Figure[] {
     const c = report[kind];
     if (!c) continue;
     figures.push({ name: `${kind} cold start parallel / sequential`, value: c.coldStart.ratio, better: 'lower' });
+    figures.push({ name: `${kind} cold start floor (bare containers) parallel / sequential`, value: c.coldStart.floor?.ratio ?? NaN, better: 'lower' });
     figures.push({ name: `${kind} hand-off / process hand-off`, value: c.handoff.ratio, better: 'lower' });
     figures.push({ name: `${kind} tiny round trip (µs)`, value: c.roundTrip?.medianUs, better: 'lower' });
   }

@@ -19,6 +19,9 @@ export const CONTAINER_SESSION_DIR = '/emflow/session';
 const LABEL_SESSION = 'emflow.session';
 const LABEL_ENGINE = 'emflow.engine';
 
+/** The labels by which containers left by an engine that died are found and removed (sweepLeftovers). */
+export const ownerLabels = (session: string) => ({ [LABEL_SESSION]: session, [LABEL_ENGINE]: `${hostname()}:${process.pid}` });
+
 export const defaultDockerSocket = () => process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
 /** A client of the local Docker daemon, or an actionable one-line error when it cannot be reached. */
@@ -113,7 +116,7 @@ export class DockerRuntime implements Runtime {
         name: `emflow-${session.id}-${node}`,
         Env: [`EMFLOW_SOCKET=${CONTAINER_SESSION_DIR}/control.sock`, `EMFLOW_SESSION_DIR=${CONTAINER_SESSION_DIR}`, `EMFLOW_TOKEN=${token}`, `EMFLOW_NODE=${node}`],
         User: `${this.user.uid}:${this.user.gid}`,
-        Labels: { [LABEL_SESSION]: session.id, [LABEL_ENGINE]: `${hostname()}:${process.pid}`, 'emflow.node': node },
+        Labels: { ...ownerLabels(session.id), 'emflow.node': node },
         AttachStdout: true,
         AttachStderr: true,
         HostConfig: {

@@ -14,9 +14,7 @@ const roundTripLine = (what: string, t: RoundTrip, mark: Mark) => `${what}   med
 
 const coldStartLine = (what: string, c: ColdStart, mark: Mark) =>
   `cold start of ${c.operators} ${what}: parallel ${f(c.parallelMs, 0)} ms, one after another ${f(c.sequentialMs, 0)} ms, ratio ${f(c.ratio)}  (${c.target}: ${mark(c.met)})` +
-  (c.cpuBound
-    ? `\n  CPU time of the ${c.operators} starts (with their shutdowns) ${f(c.cpuBound.cpuMs, 0)} ms: spread over ${c.cpuBound.cores} cores ${f(c.cpuBound.cpuMs / c.cpuBound.cores, 0)} ms, a ratio of ${f(c.cpuBound.ratio)} (the bound, a little high)`
-    : '');
+  (c.floor ? `\n  this machine's floor, ${c.floor.what}: parallel ${f(c.floor.parallelMs, 0)} ms, one after another ${f(c.floor.sequentialMs, 0)} ms, ratio ${f(c.floor.ratio)}` : '');
 
 function table(r: BenchReport & { editor?: EditorBench }): string {
   const mark = (met: boolean) => (met ? 'met' : 'NOT met');
