@@ -4,11 +4,12 @@
 // `emflow operators` says about Python folders that cannot be used. The operators are test/operators/python/*.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunError, RunStopped, type Session } from '@emflow/engine';
-import { TENSOR_BODY_OFFSET, type JsonFrame, type NDArray, type TableFrame } from '@emflow/sdk';
+import { NDArray, TENSOR_BODY_OFFSET, encodeFrame, readLines, type JsonFrame, type TableFrame } from '@emflow/sdk';
 import { synthesize } from '../operators/synthetic/src/patterns.js';
 import { firstDifference, operatorDirs, pipeline, processesOf, python, referenceStats, root } from './helpers.js';
 import { sessionOpener } from './sessions.js';
@@ -343,6 +344,60 @@ describe('cancelling a Python operator', () => {
     const stats = session.outputs('stats', 'stats') as JsonFrame<{ mean: number }>[];
     stats.forEach((s, k) => expect(s.value.mean).toBeCloseTo(referenceStats(synthesize('noise', 16, 16, 2, k)).mean, 9));
     expect(processesOf(session.paths.dir).sort()).toEqual(pids);
+  });
+});
+
+describe('a Python operator in a long call (the engine side of the protocol spoken here: the session API sends shutdown only after cancelling calls)', () => {
+  it.each([
+    ['its first call (the listener thread asleep until it)', [1]],
+    ['a call right after a short one (the listener thread looking every 20 ms)', [0, 1]],
+  ])('hears shutdown during %s, answers it and exits at once (sdk/PROTOCOL.md §3)', async (_, frames) => {
+    const dir = mkdtempSync(join(scratch, 'wire-'));
+    const input = encodeFrame(NDArray.zeros('float32', [4, 4]));
+    writeFileSync(join(dir, 'in'), input);
+    writeFileSync(join(dir, 'out'), Buffer.alloc(2 * TENSOR_BODY_OFFSET));
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(dir, 'control.sock'), resolve));
+    const operator = spawn(python, ['-m', 'emflow_sdk', 'operator.py'], {
+      cwd: join(root, 'test/operators/python/py-faulty'),
+      env: { ...process.env, PYTHONPATH: join(root, 'sdk/python'), EMFLOW_SOCKET: join(dir, 'control.sock'), EMFLOW_SESSION_DIR: dir, EMFLOW_TOKEN: 'test' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => operator.on('exit', (code) => resolve(code)));
+    try {
+      const socket = await new Promise<Socket>((resolve) => server.once('connection', resolve));
+      const messages: Record<string, unknown>[] = [];
+      const waiters: (() => void)[] = [];
+      readLines(socket, (line) => {
+        messages.push(JSON.parse(line) as Record<string, unknown>);
+        waiters.splice(0).forEach((w) => w());
+      });
+      const message = async (id: number) => {
+        for (;;) {
+          const found = messages.find((m) => m.id === id);
+          if (found) return found;
+          await new Promise<void>((resolve) => waiters.push(resolve));
+        }
+      };
+      const send = (m: object) => socket.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\n');
+      expect(await message(1)).toMatchObject({ method: 'hello', params: { operator: 'py-faulty' } });
+      send({ id: 1, result: { session: 'test', node: 'bad' } });
+      for (const frame of frames) {
+        const params = { mode: 'sleep', at: 1, seconds: 30 };
+        const ref = { slot: 'in', size: input.length, offset: 0, length: input.length };
+        send({ id: 10 + frame, method: 'process', params: { run: 1, frame, grants: { image: { slot: 'out', size: 2 * TENSOR_BODY_OFFSET } }, inputs: { image: ref }, params } });
+      }
+      if (frames.length > 1) expect(await message(10)).toMatchObject({ result: { more: false, outputs: { image: { slot: 'out' } } } });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // frame 1 is sleeping
+      const asked = performance.now();
+      send({ id: 99, method: 'shutdown', params: {} });
+      expect(await message(99)).toMatchObject({ result: null });
+      expect(await exited).toBe(0);
+      expect(performance.now() - asked).toBeLessThan(1000); // not when the 30 s call ends
+    } finally {
+      operator.kill('SIGKILL');
+      server.close();
+    }
   });
 });
 

@@ -2,9 +2,9 @@
 calls by decoding input slots (zero-copy numpy views), calling the operator, and encoding its outputs into the
 granted slots.
 
-Calls are served one at a time on the main thread, which reads the socket itself while it waits for one; while the
-operator's code runs, a listener thread reads it, so that `release`, `cancel` and `shutdown` are heard meanwhile
-(wire.py).
+Calls are served one at a time on the main thread, which reads the socket itself while it waits for one; once the
+operator's code has run for LISTEN_AFTER, a listener thread reads it, so that `release`, `cancel` and `shutdown` are
+heard meanwhile (wire.py).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import os
 import queue
 import socket
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ PROTOCOL_VERSION = 1
 OPERATOR_FAILED, BAD_FRAME, METHOD_NOT_FOUND = -32000, -32001, -32601
 PAGE = 4096
 CANCELLED = {"outputs": {}, "more": False}
+LISTEN_AFTER = 0.02  # seconds of the operator's code after which the listener thread reads the wire
+QUIET = 1.0  # seconds without a call after which the listener sleeps until the next one
 log = logging.getLogger("emflow_sdk")
 
 
@@ -81,12 +84,15 @@ class Host:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(socket_path)
         self.wire = Wire(self.sock)
-        self.wire.lock.acquire()  # the main thread's until the operator's code first runs
-        self.code_running = False  # the listener thread holds the wire
-        # released when the operator's code starts, acquired by the listener: a lock, not a Semaphore, whose
-        # release is Python code on every call
-        self.code_started = threading.Lock()
-        self.code_started.acquire()
+        self.wire.lock.acquire()  # the main thread's, but while the operator's code runs
+        self.code_running = False
+        self.code_since = 0.0  # when the operator's code last started (time.monotonic)
+        self.listener_reading = False
+        # The listener sleeps on this lock after a quiet second, and the next call wakes it; while calls come it
+        # looks every LISTEN_AFTER instead: being woken at every call would cost each frame a thread wake-up.
+        self.listener_asleep = True
+        self.wake_listener = threading.Lock()
+        self.wake_listener.acquire()
         self.send_lock = threading.Lock()
         self.state_lock = threading.Lock()
         self.requests: "queue.Queue[Dict[str, Any]]" = queue.Queue()  # calls the listener read
@@ -113,35 +119,65 @@ class Host:
             answer: "queue.Queue[Dict[str, Any]]" = queue.Queue(1)
             self.pending[mid] = answer
         self.send({"id": mid, "method": method, "params": params})
-        while not self.code_running and answer.empty():  # hello: the main thread reads the wire itself
-            self.dispatch(self.wire.next())
+        # the answer is read here when the main thread holds the wire or can take it; else the listener reads it
+        if not self.code_running:
+            self.read_until(answer)
+        elif self.wire.lock.acquire(blocking=False):
+            try:
+                self.read_until(answer)
+            finally:
+                self.wire.lock.release()
         message = answer.get()
         if "error" in message:
             raise RpcError(message["error"].get("message", "error"))
         return message.get("result")
 
+    def read_until(self, answer: "queue.Queue[Dict[str, Any]]") -> None:
+        while answer.empty():
+            self.dispatch(self.wire.next())
+
     def listen(self) -> None:
-        """The listener thread: reads the wire while the operator's code runs."""
+        """The listener thread: reads the wire once the operator's code has run for LISTEN_AFTER."""
         while True:
-            self.code_started.acquire()
-            with self.wire.lock:
+            self.wake_listener.acquire()
+            while True:
+                time.sleep(LISTEN_AFTER)
+                now = time.monotonic()
+                if self.code_running and now - self.code_since >= LISTEN_AFTER:
+                    self.read_while_code_runs()
+                elif not self.code_running and now - self.code_since >= QUIET:
+                    self.listener_asleep = True
+                    if not self.code_running:  # else a call started meanwhile, and may not have seen it asleep
+                        break
+                    self.listener_asleep = False
+
+    def read_while_code_runs(self) -> None:
+        with self.wire.lock:
+            # said before code_running is looked at: the main thread, done, then knows to interrupt the read
+            self.listener_reading = True
+            try:
                 while self.code_running:
                     message = self.wire.next(interruptible=True)
                     if message is not None:
                         self.dispatch(message)
+            finally:
+                self.listener_reading = False
 
     @contextmanager
     def operator_code(self) -> Iterator[None]:
         """Lend the wire to the listener thread while the operator's code runs; take it back after."""
+        self.code_since = time.monotonic()
         self.code_running = True
         self.wire.lock.release()
-        if self.code_started.locked():  # unlocked: the listener has not yet taken the last signal
-            self.code_started.release()
+        if self.listener_asleep and self.wake_listener.locked():
+            self.listener_asleep = False
+            self.wake_listener.release()
         try:
             yield
         finally:
             self.code_running = False
-            self.wire.interrupt()
+            if self.listener_reading:
+                self.wire.interrupt()
             self.wire.lock.acquire()
 
     def next_call(self) -> Dict[str, Any]:

@@ -1,8 +1,8 @@
 """The engine's messages to this process, one JSON object per line, read by one thread at a time.
 
 The main thread reads them while it waits for a call, so that a call reaches the code that serves it without a
-hand-off between threads (one wake-up less per frame); while the operator's code runs, the listener thread reads
-them, so that `cancel`, `release` and `shutdown` are heard meanwhile. Whichever thread reads holds `lock`.
+hand-off between threads (one wake-up less per frame); while the operator's code runs long, the listener thread
+reads them, so that `cancel`, `release` and `shutdown` are heard meanwhile. Whichever thread reads holds `lock`.
 """
 from __future__ import annotations
 
