@@ -50,7 +50,7 @@ function table(r: BenchReport & { editor?: EditorBench }): string {
     ...('skipped' in r.python
       ? [`  skipped: ${r.python.skipped}`]
       : [
-          `  Python → Python          ${f(r.python.pythonToPythonMs, 3)} ms   ${f(r.python.pythonRatio)} × the TypeScript pair (${f(r.python.typescriptMs, 3)} ms)`,
+          `  Python → Python          ${f(r.python.pythonToPythonMs, 3)} ms   ${f(r.python.pythonRatio)} × the TypeScript pair (${f(r.python.typescriptMs, 3)} ms, measured by turns with these)`,
           `  TypeScript → Python      ${f(r.python.typescriptToPythonMs, 3)} ms   ${f(r.python.mixedRatio)} × the TypeScript pair  (${r.python.target}: ${mark(r.python.met)})`,
         ]),
     ...(['docker', 'singularity'] as const).flatMap((kind) => {
