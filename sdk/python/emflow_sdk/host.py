@@ -138,30 +138,39 @@ class Host:
 
     def listen(self) -> None:
         """The listener thread: reads the wire once the operator's code has run for LISTEN_AFTER."""
-        while True:
-            self.wake_listener.acquire()
+        try:
             while True:
-                time.sleep(LISTEN_AFTER)
-                now = time.monotonic()
-                if self.code_running and now - self.code_since >= LISTEN_AFTER:
-                    self.read_while_code_runs()
-                elif not self.code_running and now - self.code_since >= QUIET:
-                    self.listener_asleep = True
-                    if not self.code_running:  # else a call started meanwhile, and may not have seen it asleep
-                        break
-                    self.listener_asleep = False
+                self.wake_listener.acquire()
+                while True:
+                    time.sleep(LISTEN_AFTER)
+                    now = time.monotonic()
+                    if self.code_running and now - self.code_since >= LISTEN_AFTER:
+                        self.read_while_code_runs()
+                    elif not self.code_running and now - self.code_since >= QUIET:
+                        self.listener_asleep = True
+                        if not self.code_running:  # else a call started meanwhile, and may not have seen it asleep
+                            break
+                        self.listener_asleep = False
+        except BaseException:  # noqa: B902 -- a message this code cannot handle: the engine is broken
+            log.exception("the listener thread failed")
+        finally:
+            # without it, cancel and shutdown would go unheard during long calls: better gone than deaf
+            os._exit(0)
 
     def read_while_code_runs(self) -> None:
-        with self.wire.lock:
+        # not waited for: the main thread holds the wire when the call has just ended (or reads an answer itself)
+        if not self.wire.lock.acquire(blocking=False):
+            return
+        try:
             # said before code_running is looked at: the main thread, done, then knows to interrupt the read
             self.listener_reading = True
-            try:
-                while self.code_running:
-                    message = self.wire.next(interruptible=True)
-                    if message is not None:
-                        self.dispatch(message)
-            finally:
-                self.listener_reading = False
+            while self.code_running:
+                message = self.wire.next(interruptible=True)
+                if message is not None:
+                    self.dispatch(message)
+        finally:
+            self.listener_reading = False
+            self.wire.lock.release()
 
     @contextmanager
     def operator_code(self) -> Iterator[None]:
@@ -223,17 +232,20 @@ class Host:
                 self.cancelled = self.queued
 
     def shutdown(self, mid: Any) -> None:
-        with self.state_lock:
-            idle = self.current is None and self.queued is None
-        if idle:  # the main thread is waiting for requests: teardown cannot race the operator's code
-            try:
-                self.instance.teardown()
-            except Exception:
-                log.exception("teardown failed")
-        self.send({"id": mid, "result": None})
-        self.slots.clear()
-        self.sock.close()
-        os._exit(0)
+        try:
+            with self.state_lock:
+                # code_running: also a generator's cleanup after the answer
+                idle = self.current is None and self.queued is None and not self.code_running
+            if idle:  # the main thread is waiting for requests: teardown cannot race the operator's code
+                try:
+                    self.instance.teardown()
+                except Exception:
+                    log.exception("teardown failed")
+            self.send({"id": mid, "result": None})
+            self.slots.clear()
+            self.sock.close()
+        finally:
+            os._exit(0)
 
     # ---- calls ----
 

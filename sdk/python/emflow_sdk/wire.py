@@ -19,8 +19,14 @@ class Wire:
         self.sock = sock
         self.buffer = bytearray()
         self.lock = threading.Lock()
+        self.scanned = 0  # how much of `buffer` holds no newline
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        # poll, not select: select cannot watch a descriptor numbered 1024 or more
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+        self._poll.register(self._wake_read, select.POLLIN)
 
     def next(self, interruptible: bool = False) -> Optional[Dict[str, Any]]:
         """The next message; with `interruptible`, None once `interrupt` was called (or an earlier call's wake-up
@@ -28,20 +34,20 @@ class Wire:
         stream, a broken socket or a line that is no JSON: the engine is gone or broken, and the process exits."""
         try:
             while True:
-                end = self.buffer.find(b"\n")
+                end = self.buffer.find(b"\n", self.scanned)
                 if end >= 0:
                     line = bytes(self.buffer[:end])
                     del self.buffer[:end + 1]
+                    self.scanned = 0
                     if line.strip():
                         message = json.loads(line)
                         if isinstance(message, dict):
                             return message
                     continue
-                if interruptible:
-                    ready, _, _ = select.select([self.sock, self._wake_read], [], [])
-                    if self._wake_read in ready:
-                        os.read(self._wake_read, 4096)
-                        return None
+                self.scanned = len(self.buffer)
+                if interruptible and any(fd == self._wake_read for fd, _ in self._poll.poll()):
+                    os.read(self._wake_read, 4096)
+                    return None
                 chunk = self.sock.recv(1 << 16)
                 if not chunk:
                     break
@@ -52,4 +58,7 @@ class Wire:
 
     def interrupt(self) -> None:
         """Make an interruptible `next` return None: its reader is to give the wire back."""
-        os.write(self._wake_write, b"!")
+        try:
+            os.write(self._wake_write, b"!")
+        except BlockingIOError:  # the pipe is full of wake-ups already
+            pass
