@@ -22,6 +22,7 @@ export function figuresOf(report: BenchReport): Figure[] {
     { name: 'hand-off largest / smallest frame', value: report.handoff.growth?.ratio, better: 'lower' },
     { name: 'tiny round trip (µs)', value: report.roundTrip.medianUs, better: 'lower' },
     { name: 'tiny round trip p99 (µs)', value: report.roundTrip.p99Us, better: 'lower' },
+    { name: 'tiny round trip / raw relay', value: report.roundTrip.medianUs / report.roundTrip.relayUs, better: 'lower' },
     { name: 'chain pipelined / single process', value: report.chain.ratio, better: 'higher' },
     { name: 'balanced chain pipelined / single process', value: report.chain.balanced?.ratio, better: 'higher' },
     { name: 'process cold start parallel / sequential', value: report.coldStart?.ratio, better: 'lower' },

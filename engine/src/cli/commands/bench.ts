@@ -10,7 +10,9 @@ const f = (n: number, digits = 2) => n.toFixed(digits);
 
 type Mark = (met: boolean) => string;
 
-const roundTripLine = (what: string, t: RoundTrip, mark: Mark) => `${what}   median ${f(t.medianUs, 1)} µs, p99 ${f(t.p99Us, 1)} µs  (${t.target}: ${mark(t.met)})`;
+const roundTripLine = (what: string, t: RoundTrip, mark: Mark) =>
+  `${what}   median ${f(t.medianUs, 1)} µs, p99 ${f(t.p99Us, 1)} µs  (${t.target}: ${mark(t.met)})` +
+  `; raw relay of a tiny message (two messages, three bare Node processes) ${f(t.relayUs, 1)} µs`;
 
 const coldStartLine = (what: string, c: ColdStart, mark: Mark) =>
   `cold start of ${c.operators} ${what}: parallel ${f(c.parallelMs, 0)} ms, one after another ${f(c.sequentialMs, 0)} ms, ratio ${f(c.ratio)}  (${c.target}: ${mark(c.met)})` +
