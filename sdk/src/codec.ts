@@ -16,10 +16,9 @@ import {
   META_KEY,
   readJsonFrame,
   readTensorHeader,
-  tensorBatchMessage,
-  tensorSchemaMessage,
   TENSOR_EXTENSION,
 } from './arrow-messages.js';
+import { arrayLayout, holds, type ArrayLayout } from './array-layout.js';
 
 export { KIND_KEY, META_KEY, TENSOR_EXTENSION };
 /** Where `alloc` puts the values of an array in a slot: room in front for the Arrow header. */
@@ -42,10 +41,17 @@ export function slotBytesForArray(dtype: DType, shape: readonly number[]): numbe
   return TENSOR_BODY_OFFSET + align(shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype), 8) + EOS.length;
 }
 
+const utf8 = new TextEncoder();
+/** fatal, as the header reader's: text that is not UTF-8 is read the long way, which says what is wrong */
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
 /** The two IPC messages in front of an array's values (schema and record batch header), and the padded body length. */
 function arrayHeader(array: NDArray): { schemaBytes: Uint8Array; batchBytes: Uint8Array; bodyLength: number } {
-  const bodyLength = align(array.data.byteLength, 8);
-  return { schemaBytes: tensorSchemaMessage(array.dtype, array.shape, JSON.stringify(array.meta)), batchBytes: tensorBatchMessage(array.size, bodyLength), bodyLength };
+  const text = utf8.encode(JSON.stringify(array.meta));
+  const layout = arrayLayout(array.dtype, array.shape, text.length);
+  const schemaBytes = layout.schema.slice();
+  schemaBytes.set(text, layout.metaAt);
+  return { schemaBytes, batchBytes: layout.batch, bodyLength: layout.bodyLength };
 }
 
 /** Bytes an array frame needs when its values are copied behind the header (large metadata may not fit in front of `alloc`'s values). */
@@ -177,6 +183,33 @@ function arrayOf(extensionMetadata: string, rows: number, dtype: DType, values: 
   return new NDArray(viewTyped(dtype, values.buffer, values.byteOffset, size), shape, meta, dtype);
 }
 
+/** The layout of the last array frame read: the next frame of a stream most likely has it, but for its metadata text. */
+let recentArray: ArrayLayout | undefined;
+
+/**
+ * The frame, when its bytes are exactly what encodeFrame writes in the layout of the last array frame read; only
+ * its metadata text is taken from them (its length is the layout's). Undefined otherwise: it is then parsed.
+ */
+function decodeCanonicalArray(bytes: Uint8Array): NDArray | undefined {
+  const layout = recentArray;
+  if (!layout) return undefined;
+  const { schema, metaAt, metaBytes, batch, bodyLength, dtype, shape, size } = layout;
+  const bodyStart = schema.length + batch.length;
+  const end = bodyStart + bodyLength;
+  const same =
+    holds(bytes, 0, schema, 0, metaAt) && holds(bytes, metaAt + metaBytes, schema, metaAt + metaBytes) && holds(bytes, schema.length, batch) && holds(bytes, end, EOS);
+  // a misaligned view goes the long way, as readTensorHeader sends it
+  if (!same || (bytes.byteOffset + bodyStart) % bytesPerElement(dtype)) return undefined;
+  let meta: unknown;
+  try {
+    meta = JSON.parse(utf8Strict.decode(bytes.subarray(metaAt, metaAt + metaBytes)));
+  } catch {
+    return undefined;
+  }
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return undefined;
+  return new NDArray(viewTyped(dtype, bytes.buffer, bytes.byteOffset + bodyStart, size), [...shape], meta as FrameMeta, dtype);
+}
+
 /**
  * The common case read without apache-arrow: a tensor stream whose first two messages are the schema and an
  * uncompressed record batch. Anything else returns undefined and goes through tableFromIPC.
@@ -185,7 +218,10 @@ function decodeTensorDirect(bytes: Uint8Array): NDArray | undefined {
   const header = readTensorHeader(bytes);
   if (!header) return undefined;
   const { dtype, extensionMetadata, metadata, rows, size, valuesAt } = header;
-  return arrayOf(extensionMetadata, rows, dtype, { buffer: bytes.buffer, byteOffset: bytes.byteOffset + valuesAt, length: size }, parseMeta(metadata));
+  const array = arrayOf(extensionMetadata, rows, dtype, { buffer: bytes.buffer, byteOffset: bytes.byteOffset + valuesAt, length: size }, parseMeta(metadata));
+  const text = metadata.get(META_KEY);
+  if (metadata.get(KIND_KEY) === 'ndarray' && text !== undefined) recentArray = arrayLayout(dtype, array.shape, utf8.encode(text).length);
+  return array;
 }
 
 function jsonValue(text: string, meta: FrameMeta): JsonFrame {
@@ -198,7 +234,7 @@ function jsonValue(text: string, meta: FrameMeta): JsonFrame {
 
 /** Decode Arrow IPC stream bytes into a frame. Array values are views into `bytes` when it is 8-byte aligned. */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  const direct = decodeTensorDirect(bytes);
+  const direct = decodeCanonicalArray(bytes) ?? decodeTensorDirect(bytes);
   if (direct) return direct;
   const json = readJsonFrame(bytes);
   if (json && json.metadata.get(KIND_KEY) === 'json') return jsonValue(json.text, parseMeta(json.metadata));

@@ -43,19 +43,44 @@ describe('N-D arrays', () => {
     expect(Array.from(t.getChildAt(0)!.get(0)!)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  /** A float32 array frame as Arrow's own IPC writer writes it (the reference for the SDK's bytes). */
+  function arrowsBytes(values: Float32Array, shape: number[], meta: object): Uint8Array {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const listType = new FixedSizeList(size, new Field('item', new Float32(), false));
+    const extension = new Map([
+      ['ARROW:extension:name', 'arrow.fixed_shape_tensor'],
+      ['ARROW:extension:metadata', JSON.stringify({ shape })],
+    ]);
+    const schema = new Schema([new Field('data', listType, false, extension)], new Map([['emflow.kind', 'ndarray'], ['emflow.meta', JSON.stringify(meta)]]));
+    const list = makeData({ type: listType, length: 1, nullCount: 0, child: makeData({ type: new Float32(), length: size, nullCount: 0, data: values }) });
+    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children: [list] }));
+    return tableToIPC(new Table(batch), 'stream');
+  }
+
   it('is byte for byte what Arrow\'s own IPC writer produces for the same table', () => {
     const values = Float32Array.of(1.5, -2, 3, 4, 5, 6);
     const meta = { units: 'Å', frame: 2 };
-    const listType = new FixedSizeList(6, new Field('item', new Float32(), false));
-    const extension = new Map([
-      ['ARROW:extension:name', 'arrow.fixed_shape_tensor'],
-      ['ARROW:extension:metadata', JSON.stringify({ shape: [2, 3] })],
-    ]);
-    const schema = new Schema([new Field('data', listType, false, extension)], new Map([['emflow.kind', 'ndarray'], ['emflow.meta', JSON.stringify(meta)]]));
-    const list = makeData({ type: listType, length: 1, nullCount: 0, child: makeData({ type: new Float32(), length: 6, nullCount: 0, data: values }) });
-    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children: [list] }));
-    const arrows = tableToIPC(new Table(batch), 'stream');
-    expect(Buffer.from(encodeFrame(new NDArray(values, [2, 3], meta)))).toEqual(Buffer.from(arrows));
+    expect(Buffer.from(encodeFrame(new NDArray(values, [2, 3], meta)))).toEqual(Buffer.from(arrowsBytes(values, [2, 3], meta)));
+  });
+
+  it('a stream of one shape whose metadata texts differ only in characters: each frame is what Arrow writes and reads back with its own metadata; other header bytes are not taken for the stream\'s', () => {
+    // 'ab', 'é' and 'ж' are each two bytes of UTF-8: the metadata text of every frame has the same length
+    const frames = ['ab', 'é', 'ж', 'zz'].flatMap((note, k) => [10, 11, 12].map((frame) => ({ values: Float32Array.of(k, frame, 3, 4, 5, 6), meta: { frame, note } })));
+    for (const { values, meta } of frames) {
+      const bytes = encodeFrame(new NDArray(values.slice(), [2, 3], meta));
+      expect(Buffer.from(bytes), JSON.stringify(meta)).toEqual(Buffer.from(arrowsBytes(values, [2, 3], meta)));
+      const back = decodeFrame(bytes) as NDArray;
+      expect([back.shape, Array.from(back.data), back.meta], JSON.stringify(meta)).toEqual([[2, 3], Array.from(values), meta]);
+    }
+    // after those frames: the same bytes but for the shape, and but for a metadata text that is no object
+    const reshaped = arrowsBytes(Float32Array.of(1, 2, 3, 4, 5, 6), [3, 2], { frame: 13, note: 'zz' });
+    expect((decodeFrame(reshaped) as NDArray).shape).toEqual([3, 2]);
+    decodeFrame(encodeFrame(new NDArray(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3], { frame: 14, note: 'zz' })));
+    const notAnObject = arrowsBytes(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3], { frame: 14, note: 'zz' });
+    const text = Buffer.from(JSON.stringify({ frame: 14, note: 'zz' }));
+    const at = Buffer.from(notAnObject).indexOf(text);
+    notAnObject.set(Buffer.from(JSON.stringify('x'.repeat(text.length - 2))), at);
+    expect(() => decodeFrame(notAnObject)).toThrow(/emflow.meta is not a JSON object/);
   });
 
   it('leaves values written into a slot where they are and reads them back as a view of the same memory', () => {
