@@ -22,19 +22,31 @@ export interface ArrayLayout {
 const layouts = new Map<string, ArrayLayout>();
 /** layouts kept: a few streams of different shapes (and metadata of a few lengths) per process */
 const KEPT_LAYOUTS = 16;
+/** Headers larger than this are built and read field by field: a layout is kept, and a huge one must not be. */
+const MAX_META_BYTES = 64 * 1024;
+const MAX_RANK = 32;
 
-/** Built once per stream shape: parsing a header field by field is most of what reading a small frame costs. */
-export function arrayLayout(dtype: DType, shape: readonly number[], metaBytes: number): ArrayLayout {
+/**
+ * Built once per stream shape: parsing a header field by field is most of what reading a small frame costs.
+ * Undefined for a metadata text or a rank beyond what is worth keeping.
+ */
+export function arrayLayout(dtype: DType, shape: readonly number[], metaBytes: number): ArrayLayout | undefined {
+  if (metaBytes > MAX_META_BYTES || shape.length > MAX_RANK) return undefined;
   const key = `${dtype} ${shape.join(',')} ${metaBytes}`;
   let layout = layouts.get(key);
-  if (!layout) {
+  if (layout) {
+    // kept longest: the layouts in use
+    layouts.delete(key);
+    layouts.set(key, layout);
+  } else {
     const schema = tensorSchemaMessage(dtype, shape, 'a'.repeat(metaBytes));
     const other = tensorSchemaMessage(dtype, shape, 'b'.repeat(metaBytes));
     let metaAt = 0;
     while (metaBytes > 0 && schema[metaAt] === other[metaAt]) metaAt++;
     const size = shape.reduce((a, b) => a * b, 1);
     const bodyLength = Math.ceil((size * bytesPerElement(dtype)) / 8) * 8;
-    layout = { dtype, shape: [...shape], size, schema, metaAt, metaBytes, batch: tensorBatchMessage(size, bodyLength), bodyLength };
+    // -0 is written as 0: a frame read in this layout has the shape its bytes say
+    layout = { dtype, shape: shape.map((n) => n + 0), size, schema, metaAt, metaBytes, batch: tensorBatchMessage(size, bodyLength), bodyLength };
     if (layouts.size >= KEPT_LAYOUTS) layouts.delete(layouts.keys().next().value!);
     layouts.set(key, layout);
   }

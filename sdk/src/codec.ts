@@ -16,6 +16,8 @@ import {
   META_KEY,
   readJsonFrame,
   readTensorHeader,
+  tensorBatchMessage,
+  tensorSchemaMessage,
   TENSOR_EXTENSION,
 } from './arrow-messages.js';
 import { arrayLayout, holds, type ArrayLayout } from './array-layout.js';
@@ -47,11 +49,14 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** The two IPC messages in front of an array's values (schema and record batch header), and the padded body length. */
 function arrayHeader(array: NDArray): { schemaBytes: Uint8Array; batchBytes: Uint8Array; bodyLength: number } {
-  const text = utf8.encode(JSON.stringify(array.meta));
+  const json = JSON.stringify(array.meta);
+  const text = utf8.encode(json);
   const layout = arrayLayout(array.dtype, array.shape, text.length);
+  const bodyLength = align(array.data.byteLength, 8);
+  if (!layout) return { schemaBytes: tensorSchemaMessage(array.dtype, array.shape, json), batchBytes: tensorBatchMessage(array.size, bodyLength), bodyLength };
   const schemaBytes = layout.schema.slice();
   schemaBytes.set(text, layout.metaAt);
-  return { schemaBytes, batchBytes: layout.batch, bodyLength: layout.bodyLength };
+  return { schemaBytes, batchBytes: layout.batch, bodyLength };
 }
 
 /** Bytes an array frame needs when its values are copied behind the header (large metadata may not fit in front of `alloc`'s values). */
@@ -220,7 +225,7 @@ function decodeTensorDirect(bytes: Uint8Array): NDArray | undefined {
   const { dtype, extensionMetadata, metadata, rows, size, valuesAt } = header;
   const array = arrayOf(extensionMetadata, rows, dtype, { buffer: bytes.buffer, byteOffset: bytes.byteOffset + valuesAt, length: size }, parseMeta(metadata));
   const text = metadata.get(META_KEY);
-  if (metadata.get(KIND_KEY) === 'ndarray' && text !== undefined) recentArray = arrayLayout(dtype, array.shape, utf8.encode(text).length);
+  if (metadata.get(KIND_KEY) === 'ndarray' && text !== undefined) recentArray = arrayLayout(dtype, array.shape, utf8.encode(text).length) ?? recentArray;
   return array;
 }
 

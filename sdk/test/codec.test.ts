@@ -1,6 +1,6 @@
 // Frames through Arrow IPC: every dtype round-trips, arrays are written in place and read as views,
 // the layout is Arrow's canonical fixed_shape_tensor, and broken bytes are refused with a clear message.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Field, FixedSizeList, Float32, makeData, RecordBatch, Schema, Struct, Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import {
   decodeFrame,
@@ -81,6 +81,47 @@ describe('N-D arrays', () => {
     const at = Buffer.from(notAnObject).indexOf(text);
     notAnObject.set(Buffer.from(JSON.stringify('x'.repeat(text.length - 2))), at);
     expect(() => decodeFrame(notAnObject)).toThrow(/emflow.meta is not a JSON object/);
+  });
+
+  it('a frame that differs from the layout of the stream read last anywhere but in its metadata text is read in full, with the same result as a reader that never saw that stream', async () => {
+    // the oracle: a second instance of the SDK, whose last array read is always one of another dtype and shape
+    vi.resetModules();
+    const oracle = await import('@emflow/sdk');
+    const unrelated = oracle.encodeFrame(new oracle.NDArray(Float64Array.of(1), [1], { other: true }));
+    const outcome = (decode: (bytes: Uint8Array) => unknown, bytes: Uint8Array) => {
+      try {
+        const f = decode(bytes) as NDArray;
+        return { dtype: f.dtype, shape: f.shape, values: Array.from(f.data), meta: f.meta };
+      } catch (error) {
+        return { error: (error as Error).message };
+      }
+    };
+    const meta = { frame: 1, note: 'zz' };
+    const canonical = encodeFrame(new NDArray(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3], meta));
+    const metaAt = Buffer.from(canonical).indexOf(JSON.stringify(meta));
+    const metaEnd = metaAt + JSON.stringify(meta).length;
+    const bodyStart = canonical.length - 8 - 24;
+    const cases: [string, Uint8Array][] = [];
+    for (let i = 0; i < canonical.length; i++) {
+      if ((i >= metaAt && i < metaEnd) || (i >= bodyStart && i < canonical.length - 8)) continue;
+      const flipped = canonical.slice();
+      flipped[i] ^= 1;
+      cases.push([`byte ${i} flipped`, flipped]);
+    }
+    const invalidText = canonical.slice();
+    invalidText[metaEnd - 3] = 0xff; // inside "zz": not UTF-8
+    cases.push(['a metadata text that is not UTF-8', invalidText]);
+    // a second record batch (and its values) where the end marker was: a second row
+    const batchStart = 8 + Buffer.from(canonical).readInt32LE(4);
+    cases.push(['a second batch', Uint8Array.from([...canonical.subarray(0, canonical.length - 8), ...canonical.subarray(batchStart)])]);
+    const misaligned = new Uint8Array(canonical.length + 1).subarray(1);
+    misaligned.set(canonical);
+    cases.push(['the frame at an odd address', misaligned]);
+    for (const [what, bytes] of cases) {
+      decodeFrame(canonical); // the stream's layout, read last
+      oracle.decodeFrame(unrelated);
+      expect(outcome(decodeFrame, bytes), what).toEqual(outcome(oracle.decodeFrame, bytes));
+    }
   });
 
   it('leaves values written into a slot where they are and reads them back as a view of the same memory', () => {

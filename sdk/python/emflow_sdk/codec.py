@@ -107,9 +107,22 @@ def _array_layout(dtype: str, shape: Tuple[int, ...], meta_bytes: int) -> _Array
     return _ArrayLayout(first, meta_at, meta_bytes, _tensor_batch_message(size, body_length), body_length)
 
 
+# headers larger than this are built and read field by field: a layout is kept, and a huge one must not be
+_MAX_LAYOUT_META_BYTES = 64 * 1024
+_MAX_LAYOUT_RANK = 32
+
+
+def _has_layout(shape: Tuple[int, ...], meta_bytes: int) -> bool:
+    return meta_bytes <= _MAX_LAYOUT_META_BYTES and len(shape) <= _MAX_LAYOUT_RANK
+
+
 def _array_header(array: np.ndarray, meta: Dict[str, Any]) -> Tuple[bytes, int]:
     """The schema and record batch messages in front of an array's values, and the padded body length."""
-    text = jsjson.dumps(meta).encode("utf-8")
+    json_text = jsjson.dumps(meta)
+    text = json_text.encode("utf-8")
+    if not _has_layout(array.shape, len(text)):
+        body_length = _align(array.nbytes, 8)
+        return _array_schema(array.dtype.name, array.shape, json_text) + _tensor_batch_message(int(array.size), body_length), body_length
     layout = _array_layout(array.dtype.name, array.shape, len(text))
     schema = layout.schema[:layout.meta_at] + text + layout.schema[layout.meta_at + len(text):]
     return schema + layout.batch, layout.body_length
@@ -417,7 +430,7 @@ def _decode(data: memoryview) -> Frame:
             raise FrameError(f"array frame: expected 1 batch, got {len(batches)}")
         array = _tensor(schema, batches[0][0], batches[0][1], meta)
         text = dict(schema.metadata).get(META_KEY)
-        if kind == "ndarray" and text is not None:
+        if kind == "ndarray" and text is not None and _has_layout(array.shape, len(text.encode("utf-8"))):
             _recent_array = (array.dtype, array.shape, len(text.encode("utf-8")))
         return array
     columns = _concat([_columns(schema.fields, batch, body) for batch, body in batches]) if batches else {f.name: [] for f in schema.fields}
