@@ -188,31 +188,46 @@ function arrayOf(extensionMetadata: string, rows: number, dtype: DType, values: 
   return new NDArray(viewTyped(dtype, values.buffer, values.byteOffset, size), shape, meta, dtype);
 }
 
-/** The layout of the last array frame read: the next frame of a stream most likely has it, but for its metadata text. */
-let recentArray: ArrayLayout | undefined;
+/**
+ * The layouts of the last array frames read, the latest first: the next frame of a stream most likely has its
+ * stream's, but for its metadata text. A few, as the engine reads every stream of a pipeline in turn.
+ */
+const recentArrays: ArrayLayout[] = [];
+const RECENT_ARRAYS = 4;
+
+function remember(layout: ArrayLayout): void {
+  const at = recentArrays.indexOf(layout);
+  if (at >= 0) recentArrays.splice(at, 1);
+  recentArrays.unshift(layout);
+  recentArrays.length = Math.min(recentArrays.length, RECENT_ARRAYS);
+}
 
 /**
- * The frame, when its bytes are exactly what encodeFrame writes in the layout of the last array frame read; only
- * its metadata text is taken from them (its length is the layout's). Undefined otherwise: it is then parsed.
+ * The frame, when its bytes are exactly what encodeFrame writes in the layout of one of the last array frames
+ * read; only its metadata text is taken from them (its length is the layout's). Undefined otherwise: it is then
+ * parsed.
  */
 function decodeCanonicalArray(bytes: Uint8Array): NDArray | undefined {
-  const layout = recentArray;
-  if (!layout) return undefined;
-  const { schema, metaAt, metaBytes, batch, bodyLength, dtype, shape, size } = layout;
-  const bodyStart = schema.length + batch.length;
-  const end = bodyStart + bodyLength;
-  const same =
-    holds(bytes, 0, schema, 0, metaAt) && holds(bytes, metaAt + metaBytes, schema, metaAt + metaBytes) && holds(bytes, schema.length, batch) && holds(bytes, end, EOS);
-  // a misaligned view goes the long way, as readTensorHeader sends it
-  if (!same || (bytes.byteOffset + bodyStart) % bytesPerElement(dtype)) return undefined;
-  let meta: unknown;
-  try {
-    meta = JSON.parse(utf8Strict.decode(bytes.subarray(metaAt, metaAt + metaBytes)));
-  } catch {
-    return undefined;
+  for (const layout of recentArrays) {
+    const { schema, metaAt, metaBytes, batch, bodyLength, dtype, shape, size } = layout;
+    const bodyStart = schema.length + batch.length;
+    const end = bodyStart + bodyLength;
+    const same =
+      holds(bytes, 0, schema, 0, metaAt) && holds(bytes, metaAt + metaBytes, schema, metaAt + metaBytes) && holds(bytes, schema.length, batch) && holds(bytes, end, EOS);
+    if (!same) continue;
+    // a misaligned view goes the long way, as readTensorHeader sends it
+    if ((bytes.byteOffset + bodyStart) % bytesPerElement(dtype)) return undefined;
+    let meta: unknown;
+    try {
+      meta = JSON.parse(utf8Strict.decode(bytes.subarray(metaAt, metaAt + metaBytes)));
+    } catch {
+      return undefined;
+    }
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return undefined;
+    remember(layout);
+    return new NDArray(viewTyped(dtype, bytes.buffer, bytes.byteOffset + bodyStart, size), [...shape], meta as FrameMeta, dtype);
   }
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return undefined;
-  return new NDArray(viewTyped(dtype, bytes.buffer, bytes.byteOffset + bodyStart, size), [...shape], meta as FrameMeta, dtype);
+  return undefined;
 }
 
 /**
@@ -225,7 +240,8 @@ function decodeTensorDirect(bytes: Uint8Array): NDArray | undefined {
   const { dtype, extensionMetadata, metadata, rows, size, valuesAt } = header;
   const array = arrayOf(extensionMetadata, rows, dtype, { buffer: bytes.buffer, byteOffset: bytes.byteOffset + valuesAt, length: size }, parseMeta(metadata));
   const text = metadata.get(META_KEY);
-  if (metadata.get(KIND_KEY) === 'ndarray' && text !== undefined) recentArray = arrayLayout(dtype, array.shape, utf8.encode(text).length) ?? recentArray;
+  const layout = metadata.get(KIND_KEY) === 'ndarray' && text !== undefined ? arrayLayout(dtype, array.shape, utf8.encode(text).length) : undefined;
+  if (layout) remember(layout);
   return array;
 }
 
