@@ -430,8 +430,9 @@ def _decode(data: memoryview) -> Frame:
             raise FrameError(f"array frame: expected 1 batch, got {len(batches)}")
         array = _tensor(schema, batches[0][0], batches[0][1], meta)
         text = dict(schema.metadata).get(META_KEY)
-        if kind == "ndarray" and text is not None and _has_layout(array.shape, len(text.encode("utf-8"))):
-            _recent_array = (array.dtype, array.shape, len(text.encode("utf-8")))
+        meta_bytes = len(text.encode("utf-8")) if kind == "ndarray" and text is not None else None
+        if meta_bytes is not None and _has_layout(array.shape, meta_bytes):
+            _recent_array = (array.dtype, array.shape, meta_bytes)
         return array
     columns = _concat([_columns(schema.fields, batch, body) for batch, body in batches]) if batches else {f.name: [] for f in schema.fields}
     if kind == "json":

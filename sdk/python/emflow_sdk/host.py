@@ -18,7 +18,7 @@ import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Optional, Set
+from typing import Any, Callable, Dict, Iterator, Optional, Set
 
 import numpy as np
 
@@ -385,13 +385,15 @@ class Host:
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         return Array(view[TENSOR_BODY_OFFSET:TENSOR_BODY_OFFSET + nbytes].view(dtype).reshape(shape), meta)
 
-    def place(self, call: Call, port: str, size_needed: int, write: Any) -> Optional[Dict[str, Any]]:
-        """Write into the port's grant, growing or allocating a bigger slot when it does not fit."""
+    def place(self, call: Call, port: str, size_needed: Callable[[], int], write: Any) -> Optional[Dict[str, Any]]:
+        """Write into the port's grant, growing or allocating a bigger slot when it does not fit (only then is the
+        size needed worked out: for an array that is its header built once more)."""
         grant = call.grants.get(port)
         placed = write(self.slots.bytes(grant["slot"], grant["size"], True)) if grant else None
         if placed is None:
-            if not grant or not self.grow_grant(grant, size_needed):
-                args = {"port": port, "bytes": size_needed, **({"slot": grant["slot"]} if grant else {})}
+            needed = size_needed()
+            if not grant or not self.grow_grant(grant, needed):
+                args = {"port": port, "bytes": needed, **({"slot": grant["slot"]} if grant else {})}
                 grant = self.request("allocate", args)
                 call.grants[port] = grant
             if call.revoked:  # cancelled meanwhile: the grant is no longer ours to write
@@ -448,7 +450,7 @@ class Host:
                 if fits is not None:
                     return {"slot": grant["slot"], "size": grant["size"], "offset": fits[0], "length": fits[1]}
                 array = array.copy()
-            return self.place(call, port, _array_encoded_size(array, meta), write_array)
+            return self.place(call, port, lambda: _array_encoded_size(array, meta), write_array)
         if port_type in ("json", "scalar"):
             inner = value.value if isinstance(value, Json) else value
             # numpy scalars, and 0-D arrays: what a reduction of an input (an Array, a numpy subclass) returns
@@ -473,7 +475,7 @@ class Host:
             target[:len(data)] = np.frombuffer(data, np.uint8)
             return 0, len(data)
 
-        return self.place(call, port, len(data), write_bytes)
+        return self.place(call, port, lambda: len(data), write_bytes)
 
 
 def serve_operator(definition: Definition, socket_path: str, session_dir: str, token: str) -> None:
