@@ -4,7 +4,7 @@
 // text in, and read without parsing when their bytes are exactly the layout but for that text (codec.ts).
 // The Python SDK does the same (emflow_sdk/codec.py), byte for byte.
 import { bytesPerElement, type DType } from './dtype.js';
-import { tensorBatchMessage, tensorSchemaMessage } from './arrow-messages.js';
+import { align8, tensorBatchMessage, tensorSchemaMessage } from './arrow-messages.js';
 
 export interface ArrayLayout {
   dtype: DType;
@@ -44,7 +44,7 @@ export function arrayLayout(dtype: DType, shape: readonly number[], metaBytes: n
     let metaAt = 0;
     while (metaBytes > 0 && schema[metaAt] === other[metaAt]) metaAt++;
     const size = shape.reduce((a, b) => a * b, 1);
-    const bodyLength = Math.ceil((size * bytesPerElement(dtype)) / 8) * 8;
+    const bodyLength = align8(size * bytesPerElement(dtype));
     // -0 is written as 0: a frame read in this layout has the shape its bytes say
     layout = { dtype, shape: shape.map((n) => n + 0), size, schema, metaAt, metaBytes, batch: tensorBatchMessage(size, bodyLength), bodyLength };
     if (layouts.size >= KEPT_LAYOUTS) layouts.delete(layouts.keys().next().value!);

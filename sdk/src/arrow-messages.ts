@@ -26,7 +26,7 @@ const TYPE_FIXED_SIZE_LIST = 16;
 
 const typeIdOf = (primitive: ArrowPrimitive) => (primitive.kind === 'int' ? TYPE_INT : TYPE_FLOAT);
 
-const align8 = (n: number) => Math.ceil(n / 8) * 8;
+export const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 // ---- writing: the builder calls apache-arrow's writer makes, in its order, so the bytes are the same ----
 
